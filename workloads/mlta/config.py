@@ -1,0 +1,160 @@
+"""Settings: config/settings.yaml, an overlay chosen by MLTA_ENV, then MLTA_* variables.
+
+Validated by pydantic at start; a bad file or value raises :class:`ConfigError` naming the
+key, so a misconfigured operator fails loudly before it touches the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+ENV_PREFIX = "MLTA_"
+NESTED = "__"
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LogSettings(_Section):
+    level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    format: str = Field(default="json", pattern="^(json|text)$")
+
+
+class StorageSettings(_Section):
+    uri: str = "file://~/.cache/mlta/lake"
+
+    @field_validator("uri")
+    @classmethod
+    def _expand_home(cls, value: str) -> str:
+        if value.startswith("file://~"):
+            return "file://" + os.path.expanduser(value[len("file://"):])
+        if not value.startswith(("file://", "s3://")):
+            raise ValueError("must start with file:// or s3://")
+        return value
+
+
+class RaySettings(_Section):
+    dashboard_url: str = "http://127.0.0.1:8265"
+    serve_url: str = "http://127.0.0.1:8000"
+    request_timeout_seconds: float = Field(default=30, gt=0)
+
+
+class Backend(str, Enum):
+    RAY = "ray"
+    KUBERAY = "kuberay"
+
+
+class OperatorSettings(_Section):
+    backend: Backend = Backend.RAY
+    namespaces: list[str] = Field(default_factory=list)
+    poll_interval_seconds: float = Field(default=3, gt=0)
+    retry_delay_seconds: float = Field(default=10, gt=0)
+
+
+class KubeRaySettings(_Section):
+    image: str = "rayproject/ray:2.60.0-py311"
+    ray_version: str = "2.60.0"
+    service_account: str = ""
+
+
+class Settings(_Section):
+    env: str = Field(default="development", pattern="^(development|testing|production)$")
+    log: LogSettings = Field(default_factory=LogSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    ray: RaySettings = Field(default_factory=RaySettings)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
+    kuberay: KubeRaySettings = Field(default_factory=KubeRaySettings)
+
+
+def default_config_dir() -> Path | None:
+    """MLTA_CONFIG_DIR, else the repository's config/ next to the package, else none."""
+    explicit = os.environ.get("MLTA_CONFIG_DIR")
+    if explicit:
+        return Path(explicit)
+    candidate = Path(__file__).resolve().parents[2] / "config"
+    return candidate if (candidate / "settings.yaml").exists() else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}", hint="fix the file's syntax") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """MLTA_OPERATOR__BACKEND=kuberay -> {"operator": {"backend": "kuberay"}}.
+
+    Values are parsed as YAML scalars/flow collections so lists and numbers work.
+    """
+    tree: dict[str, Any] = {}
+    skip = {"MLTA_ENV", "MLTA_CONFIG_DIR", "MLTA_JOB_ENVELOPE", "MLTA_CORRELATION_ID"}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in skip or NESTED not in name:
+            continue
+        path = name[len(ENV_PREFIX):].lower().split(NESTED)
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        try:
+            node[path[-1]] = yaml.safe_load(raw) if raw else raw
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+    return tree
+
+
+def load_settings(
+    env: str | None = None,
+    config_dir: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Load and validate settings; raise ConfigError naming the offending key."""
+    environ = dict(os.environ if environ is None else environ)
+    env = env or environ.get("MLTA_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"MLTA_ENV={env!r} is not an environment",
+                          hint=f"use one of {', '.join(ENVIRONMENTS)}")
+    config_dir = config_dir or default_config_dir()
+    data: dict[str, Any] = {}
+    if config_dir is not None:
+        base = config_dir / "settings.yaml"
+        if base.exists():
+            data = _read_yaml(base)
+        overlay = config_dir / f"{env}.yaml"
+        if overlay.exists():
+            data = _deep_merge(data, _read_yaml(overlay))
+    data = _deep_merge(data, _env_overrides(environ))
+    data["env"] = env
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings for environment {env!r}: {problems}",
+            hint=f"check {config_dir or 'built-in defaults'} and MLTA_* variables",
+        ) from exc
