@@ -43,6 +43,13 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):  # n
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
 
 
+def _answers(dashboard: str) -> bool:
+    try:
+        return httpx.get(f"{dashboard}/api/version", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def _ray_bin() -> str:
     candidate = Path(sys.executable).with_name("ray")
     return str(candidate) if candidate.exists() else (shutil.which("ray") or "ray")
@@ -60,6 +67,12 @@ def local_ray(
             serve_url=os.environ.get("MLTA_TEST_RAY_SERVE", f"http://127.0.0.1:{serve_port}"),
         )
         return
+    dashboard = f"http://127.0.0.1:{dashboard_port}"
+    if _answers(dashboard):
+        # A head is already up on these ports (a developer's or the demo's): share it, leave it.
+        yield RayCluster(address=f"127.0.0.1:{gcs_port}", dashboard_url=dashboard,
+                         serve_url=f"http://127.0.0.1:{serve_port}")
+        return
     temp_dir = tempfile.mkdtemp(prefix="mlta-ray-", dir="/tmp")
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_SERVE_HTTP_HOST="127.0.0.1")
     cmd = [
@@ -69,7 +82,6 @@ def local_ray(
         "--include-dashboard=true",
     ]
     subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=180)
-    dashboard = f"http://127.0.0.1:{dashboard_port}"
     try:
         wait_for(lambda: httpx.get(f"{dashboard}/api/version", timeout=2).status_code == 200,
                  timeout=120, what="the Ray dashboard")
