@@ -74,7 +74,9 @@ def local_ray(
                          serve_url=f"http://127.0.0.1:{serve_port}")
         return
     temp_dir = tempfile.mkdtemp(prefix="mlta-ray-", dir="/tmp")
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_SERVE_HTTP_HOST="127.0.0.1")
+    # Job entrypoints run `python -m mlta.jobs.run`: make `python` the venv's interpreter.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path)
     cmd = [
         _ray_bin(), "start", "--head", "--node-ip-address=127.0.0.1",
         f"--port={gcs_port}", f"--dashboard-port={dashboard_port}", "--dashboard-host=127.0.0.1",

@@ -1,0 +1,1 @@
+"""Entry points that Ray jobs run; each reads a JobEnvelope and reports a JobResult."""

@@ -1,0 +1,41 @@
+"""``python -m mlta.local up|down|status|reset``: the embedded default control plane + Ray."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import MltaError
+from . import controlplane, crds, rayhead
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlta.local", description=__doc__)
+    parser.add_argument("action", choices=["up", "down", "status", "reset", "cluster", "ray"])
+    parser.add_argument("--no-kuberay-crds", action="store_true",
+                        help="skip installing KubeRay's CRDs")
+    args = parser.parse_args(argv)
+    cp = controlplane.ControlPlane()
+    try:
+        if args.action in ("up", "cluster"):
+            controlplane.start(cp)
+            crds.install_all(cp, with_kuberay=not args.no_kuberay_crds)
+        if args.action in ("up", "ray"):
+            rayhead.start()
+        if args.action == "down":
+            rayhead.stop()
+            controlplane.stop(cp)
+        if args.action == "reset":
+            controlplane.reset(cp)
+        if args.action == "status":
+            print(f"kube-apiserver: {'ready' if controlplane.is_ready(cp) else 'down'} "
+                  f"({cp.url}, KUBECONFIG={cp.kubeconfig})")
+            print(f"ray: {'up' if rayhead.is_up() else 'down'} ({rayhead.dashboard_url()})")
+    except MltaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
