@@ -78,3 +78,6 @@ class ModelDeploymentStatus(CommonStatus):
     split: str | None = Field(default=None, description="Weights, e.g. champion=80,challenger=20.")
     app_name: str | None = Field(default=None, description="Ray Serve application name.")
     variants: list[VariantStatus] = Field(default_factory=list, description="Served variants.")
+    config_hash: str | None = Field(
+        default=None, description="Hash of the applied Serve application (changes trigger a redeploy)."
+    )

@@ -1,0 +1,133 @@
+"""The ``kuberay`` backend: RayJob / RayService objects owned by the CR (production path).
+
+KubeRay's operator turns them into Ray clusters; we only create, read and delete them.
+Owner references make Kubernetes garbage-collect them with the CR; finalizers still delete
+them explicitly so a cluster without a garbage collector behaves the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from mlta.errors import BackendError
+from mlta.specs.jobs import JobEnvelope, JobResult
+
+from .. import kube
+from ..builders.jobs import kube_name, rayjob_manifest
+from ..builders.serve import rayservice_manifest
+from .base import JobState, JobStatus, ServeState, ServeStatus
+
+log = logging.getLogger(__name__)
+GROUP, VERSION = "ray.io", "v1"
+
+
+class KubeRayBackend:
+    name = "kuberay"
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    def _api(self) -> Any:
+        return kube.custom_objects()
+
+    def _create(self, plural: str, namespace: str, manifest: dict[str, Any]) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._api().create_namespaced_custom_object(GROUP, VERSION, namespace, plural, manifest)
+        except ApiException as exc:
+            if exc.status == 409:
+                return
+            raise BackendError(f"creating {manifest['kind']} {manifest['metadata']['name']} "
+                               f"failed: {exc.status} {exc.body}") from exc
+
+    def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            obj: dict[str, Any] = self._api().get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name)
+            return obj
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise BackendError(f"reading {plural}/{name} failed: {exc.reason}") from exc
+
+    def _delete(self, plural: str, namespace: str, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self._api().delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise BackendError(f"deleting {plural}/{name} failed: {exc.reason}") from exc
+
+    # -- jobs -------------------------------------------------------------------------------
+    def submit_job(self, envelope: JobEnvelope, body: dict[str, Any]) -> None:
+        manifest = rayjob_manifest(envelope, body, self.settings, kube.OWNER_API_VERSION)
+        self._create("rayjobs", envelope.resource.namespace, manifest)
+        log.info("created RayJob %s", manifest["metadata"]["name"])
+
+    def job_status(self, submission_id: str, namespace: str) -> JobStatus:
+        obj = self._get("rayjobs", namespace, kube_name(submission_id))
+        if obj is None:
+            return JobStatus(JobState.MISSING, f"no RayJob for {submission_id}")
+        status = obj.get("status") or {}
+        raw = status.get("jobStatus") or "PENDING"
+        try:
+            state = JobState(raw)
+        except ValueError:
+            state = JobState.PENDING
+        if status.get("jobDeploymentStatus") == "Failed" and not state.finished:
+            state = JobState.FAILED
+        message = status.get("message") or status.get("reason") or ""
+        result = self._result(status, submission_id) if state.finished else None
+        return JobStatus(state, message, result)
+
+    def _result(self, status: dict[str, Any], submission_id: str) -> JobResult | None:
+        """Read the job's MLTA_RESULT line through the RayJob cluster's dashboard."""
+        url = status.get("dashboardURL")
+        if not url:
+            return None
+        if not url.startswith("http"):
+            url = "http://" + url
+        try:
+            resp = httpx.get(f"{url}/api/jobs/{submission_id}/logs", timeout=10)
+        except httpx.HTTPError as exc:
+            log.warning("cannot read logs of %s: %s", submission_id, exc)
+            return None
+        return JobResult.from_logs(resp.json().get("logs", "")) if resp.status_code == 200 else None
+
+    def stop_job(self, submission_id: str, namespace: str) -> None:
+        self._delete("rayjobs", namespace, kube_name(submission_id))
+
+    # -- serve ------------------------------------------------------------------------------
+    def apply_serve_app(self, application: dict[str, Any], body: dict[str, Any]) -> None:
+        manifest = rayservice_manifest(application, body, self.settings, kube.OWNER_API_VERSION)
+        namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+        existing = self._get("rayservices", namespace, name)
+        if existing is None:
+            self._create("rayservices", namespace, manifest)
+        elif existing.get("spec", {}).get("serveConfigV2") != manifest["spec"]["serveConfigV2"]:
+            self._api().patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, "rayservices", name,
+                {"spec": {"serveConfigV2": manifest["spec"]["serveConfigV2"]}})
+
+    def serve_status(self, app_name: str, namespace: str) -> ServeStatus:
+        obj = self._get("rayservices", namespace, app_name[:47].rstrip("-"))
+        if obj is None:
+            return ServeStatus(ServeState.MISSING, f"no RayService {app_name}")
+        status = obj.get("status") or {}
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == "Ready":
+                state = ServeState.RUNNING if cond.get("status") == "True" else ServeState.DEPLOYING
+                return ServeStatus(state, cond.get("message", ""))
+        if status.get("serviceStatus") == "Running":
+            return ServeStatus(ServeState.RUNNING)
+        return ServeStatus(ServeState.DEPLOYING, "waiting for KubeRay to report the RayService")
+
+    def delete_serve_app(self, app_name: str, namespace: str) -> None:
+        self._delete("rayservices", namespace, app_name[:47].rstrip("-"))

@@ -1,0 +1,44 @@
+"""What every handler shares: engine and settings from memo, status writes, error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import kopf
+
+from mlta.errors import MltaError
+from mlta.logs import correlated
+from mlta.specs import API_GROUP, API_VERSION
+
+from .. import conditions as cond
+from .. import naming
+from ..reconcile import Outcome
+
+GROUP, VERSION = API_GROUP, API_VERSION
+log = logging.getLogger("mlta_operator")
+
+
+def write_status(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
+    """Patch only status keys that changed; an invalid spec stops retries for this generation."""
+    old = dict(body.get("status") or {})
+    for key, value in cond.status_patch(old, outcome.status).items():
+        patch.status[key] = value
+    if outcome.invalid_spec:
+        raise kopf.PermanentError(outcome.status.get("message", "invalid spec"))
+
+
+@contextlib.contextmanager
+def handling(memo: Any, body: Any) -> Iterator[None]:
+    """Correlate logs with the CR's generation; map mlta errors onto kopf's retry semantics."""
+    meta = body["metadata"]
+    cid = naming.correlation_id(meta.get("uid", ""), int(meta.get("generation", 1)))
+    with correlated(cid):
+        try:
+            yield
+        except MltaError as exc:
+            if exc.retryable:
+                raise kopf.TemporaryError(str(exc), delay=memo.settings.operator.retry_delay_seconds) from exc
+            raise kopf.PermanentError(str(exc)) from exc

@@ -1,0 +1,29 @@
+"""ModelDeployment handlers: wait for the TrainingJobs, then serve through ``reconcile_deployment``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from ..naming import serve_app_name
+from ..reconcile import reconcile_deployment
+from .common import GROUP, VERSION, handling, write_status
+
+PLURAL = "modeldeployments"
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@kopf.timer(GROUP, VERSION, PLURAL, interval=3.0, initial_delay=1.0)
+def reconcile(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    with handling(memo, body):
+        write_status(reconcile_deployment(dict(body), memo.engine, memo.settings), body, patch)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+def delete(body: kopf.Body, memo: Any, **_: Any) -> None:
+    with handling(memo, body):
+        meta = body["metadata"]
+        memo.engine.delete_serve_app(serve_app_name(meta["namespace"], meta["name"]), meta["namespace"])

@@ -1,0 +1,54 @@
+"""Small Kubernetes API helpers on the official client (in-cluster or KUBECONFIG)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from mlta.errors import BackendError
+from mlta.specs import API_GROUP, API_VERSION, KINDS
+
+PLURALS = {kind: spec.kind_info.plural for kind, (spec, _) in KINDS.items()}
+OWNER_API_VERSION = f"{API_GROUP}/{API_VERSION}"
+
+
+@functools.cache
+def api_client() -> Any:
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
+def custom_objects() -> Any:
+    from kubernetes import client
+
+    return client.CustomObjectsApi(api_client())
+
+
+def get_resource(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """The CR, or None when it does not exist."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        obj: dict[str, Any] = custom_objects().get_namespaced_custom_object(
+            API_GROUP, API_VERSION, namespace, PLURALS[kind], name)
+        return obj
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise BackendError(f"reading {kind} {namespace}/{name} failed: {exc.reason}") from exc
+
+
+def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Merge-patch the status subresource now (used to record ids before submitting)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        custom_objects().patch_namespaced_custom_object_status(
+            API_GROUP, API_VERSION, namespace, PLURALS[kind], name, {"status": status})
+    except ApiException as exc:
+        raise BackendError(f"patching {kind} {namespace}/{name} status failed: {exc.reason}") from exc
