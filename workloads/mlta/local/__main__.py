@@ -6,12 +6,12 @@ import argparse
 import sys
 
 from ..errors import MltaError
-from . import controlplane, crds, rayhead
+from . import controlplane, crds, operator_proc, rayhead
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlta.local", description=__doc__)
-    parser.add_argument("action", choices=["up", "down", "status", "reset", "cluster", "ray"])
+    parser.add_argument("action", choices=["up", "down", "status", "reset", "cluster", "ray", "demo"])
     parser.add_argument("--no-kuberay-crds", action="store_true",
                         help="skip installing KubeRay's CRDs")
     args = parser.parse_args(argv)
@@ -22,7 +22,14 @@ def main(argv: list[str] | None = None) -> int:
             crds.install_all(cp, with_kuberay=not args.no_kuberay_crds)
         if args.action in ("up", "ray"):
             rayhead.start()
+        if args.action == "up":
+            operator_proc.start(cp)
+        if args.action == "demo":
+            from .demo import run_demo
+
+            return run_demo(cp)
         if args.action == "down":
+            operator_proc.stop(cp)
             rayhead.stop()
             controlplane.stop(cp)
         if args.action == "reset":
@@ -31,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kube-apiserver: {'ready' if controlplane.is_ready(cp) else 'down'} "
                   f"({cp.url}, KUBECONFIG={cp.kubeconfig})")
             print(f"ray: {'up' if rayhead.is_up() else 'down'} ({rayhead.dashboard_url()})")
+            print(f"operator: {'running' if operator_proc.running(cp.state_dir) else 'stopped'}")
     except MltaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,62 @@
+# mlta: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PY    := .venv/bin/python
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: setup binaries crds crds-check cluster ray operator up down status demo test \
+        test-unit test-integration test-e2e lint typecheck bench clean
+
+setup:                      ## venv + packages (idempotent)
+	@scripts/bootstrap.sh
+
+binaries: setup             ## build kube-apiserver, etcd, kubectl from Go modules (cached)
+	@scripts/build-control-plane.sh
+
+crds: setup                 ## regenerate crds/ and the chart's CRDs from the spec models
+	@$(PY) scripts/gen_crds.py
+
+crds-check: setup           ## fail when committed CRD YAML drifts from the models
+	@$(PY) scripts/gen_crds.py --check
+
+cluster: binaries           ## start kube-apiserver + etcd on loopback, install mlta + KubeRay CRDs
+	@$(PY) -m mlta.local cluster
+
+ray: setup                  ## start a local Ray head (dashboard :8265, Serve :8000)
+	@$(PY) -m mlta.local ray
+
+up: binaries                ## cluster + Ray + the operator in the background
+	@$(PY) -m mlta.local up
+
+down:                       ## stop the operator, Ray and the control plane
+	@$(PY) -m mlta.local down
+
+status:
+	@$(PY) -m mlta.local status
+
+demo: binaries              ## the whole path: apply examples/, wait for Ready, predict, show the split
+	@$(PY) -m mlta.local demo
+
+test: setup binaries        ## lint + unit + integration (real Ray) + e2e (real API server)
+	@$(PY) -m ruff check workloads operator tests scripts
+	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e
+
+test-unit: setup
+	@$(PY) -m pytest -q tests/unit
+
+test-integration: setup
+	@$(PY) -m pytest -q tests/integration
+
+test-e2e: setup binaries
+	@$(PY) -m pytest -q tests/e2e
+
+lint: setup
+	@$(PY) -m ruff check workloads operator tests scripts
+
+typecheck: setup
+	@$(PY) -m mypy workloads/mlta operator/mlta_operator
+
+bench: setup                ## benchmarks (ratios against a baseline in the same run)
+	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf .venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache

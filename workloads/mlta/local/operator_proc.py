@@ -1,0 +1,57 @@
+"""Run the operator as a local background process (the embedded default's control loop)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .controlplane import CACHE, ControlPlane, log
+
+
+def _pid_file(state_dir: Path) -> Path:
+    return state_dir / "operator.pid"
+
+
+def running(state_dir: Path = CACHE / "cluster") -> int | None:
+    try:
+        pid = int(_pid_file(state_dir).read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+
+
+def start(cp: ControlPlane, extra_env: dict[str, str] | None = None) -> Path:
+    """Start ``python -m mlta_operator`` against ``cp``; return its log file."""
+    log_file = cp.state_dir / "operator.log"
+    if running(cp.state_dir):
+        log(f"operator already running (logs: {log_file})")
+        return log_file
+    env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig), PYTHONUNBUFFERED="1")
+    env.setdefault("MLTA_ENV", "development")
+    env.update(extra_env or {})
+    with open(log_file, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, start_new_session=True)
+    _pid_file(cp.state_dir).write_text(str(proc.pid))
+    log(f"operator started (pid {proc.pid}, logs: {log_file})")
+    return log_file
+
+
+def stop(cp: ControlPlane, timeout: float = 20) -> None:
+    pid = running(cp.state_dir)
+    if pid is None:
+        return
+    log(f"stopping operator (pid {pid})")
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running(cp.state_dir):
+        time.sleep(0.2)
+    if running(cp.state_dir):
+        os.killpg(pid, signal.SIGKILL)
+    _pid_file(cp.state_dir).unlink(missing_ok=True)
