@@ -1,0 +1,144 @@
+"""Small building blocks shared by the kernel modules (rolling sums, true range, EMA)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def nan_like(x: np.ndarray) -> np.ndarray:
+    out = np.empty(x.size, dtype=np.float64)
+    out[:] = np.nan
+    return out
+
+
+@njit(cache=True)
+def first_valid(x: np.ndarray) -> int:
+    """Index of the first non-NaN value (``x.size`` if there is none)."""
+    for i in range(x.size):
+        if not np.isnan(x[i]):
+            return i
+    return x.size
+
+
+@njit(cache=True)
+def rolling_sum(x: np.ndarray, w: int) -> np.ndarray:
+    """Sum of the last ``w`` values, re-summed exactly every ``w`` steps (see package doc)."""
+    n = x.size
+    out = nan_like(x)
+    s = first_valid(x)
+    if n - s < w:
+        return out
+    acc = 0.0
+    for t in range(s + w - 1, n):
+        if (t - s - w + 1) % w == 0:
+            acc = 0.0
+            for j in range(t - w + 1, t + 1):
+                acc += x[j]
+        else:
+            acc += x[t] - x[t - w]
+        out[t] = acc
+    return out
+
+
+@njit(cache=True)
+def rolling_mean_var(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling mean and population variance E[x^2] - E[x]^2 (TA-Lib's VAR), clamped at 0."""
+    mean = rolling_sum(x, w)
+    sq = rolling_sum(x * x, w)
+    var = nan_like(x)
+    for t in range(x.size):
+        if not np.isnan(mean[t]):
+            m = mean[t] / w
+            mean[t] = m
+            v = sq[t] / w - m * m
+            var[t] = v if v > 0.0 else 0.0
+    return mean, var
+
+
+@njit(cache=True)
+def ema_seeded(x: np.ndarray, w: int, k: float, seed_end: int) -> np.ndarray:
+    """EMA with factor ``k``, seeded at ``seed_end`` with the mean of the ``w`` values ending there.
+
+    TA-Lib seeds every EMA this way; MACD seeds its fast EMA at the slow EMA's first index.
+    """
+    n = x.size
+    out = nan_like(x)
+    if seed_end >= n or seed_end - w + 1 < 0:
+        return out
+    acc = 0.0
+    for j in range(seed_end - w + 1, seed_end + 1):
+        acc += x[j]
+    prev = acc / w
+    out[seed_end] = prev
+    for t in range(seed_end + 1, n):
+        prev = (x[t] - prev) * k + prev
+        out[t] = prev
+    return out
+
+
+@njit(cache=True)
+def ema(x: np.ndarray, w: int) -> np.ndarray:
+    """TA-Lib EMA: k = 2/(w+1), seeded with the SMA of the first ``w`` finite values."""
+    s = first_valid(x)
+    return ema_seeded(x, w, 2.0 / (w + 1.0), s + w - 1)
+
+
+@njit(cache=True)
+def true_range_at(high: float, low: float, prev_close: float) -> float:
+    tr = high - low
+    a = abs(high - prev_close)
+    if a > tr:
+        tr = a
+    b = abs(low - prev_close)
+    if b > tr:
+        tr = b
+    return tr
+
+
+@njit(cache=True)
+def rolling_extreme_index(x: np.ndarray, w: int, highest: bool) -> np.ndarray:
+    """Index of the max (or min) of the last ``w`` values; ties go to the most recent (TA-Lib).
+
+    Amortised O(n): the window is rescanned only when the current extreme leaves it.
+    """
+    n = x.size
+    idx = np.full(n, -1, dtype=np.int64)
+    s = first_valid(x)
+    best_i = -1
+    best = 0.0
+    for t in range(s + w - 1, n):
+        trailing = t - w + 1
+        v = x[t]
+        if best_i < trailing:
+            best_i = trailing
+            best = x[trailing]
+            for i in range(trailing + 1, t + 1):
+                xi = x[i]
+                if (xi >= best) if highest else (xi <= best):
+                    best_i = i
+                    best = xi
+        elif (v >= best) if highest else (v <= best):
+            best_i = t
+            best = v
+        idx[t] = best_i
+    return idx
+
+
+@njit(cache=True)
+def take(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    out = nan_like(x)
+    for t in range(x.size):
+        if idx[t] >= 0:
+            out[t] = x[idx[t]]
+    return out
+
+
+@njit(cache=True)
+def mask_before(out: np.ndarray, start: int) -> np.ndarray:
+    """NaN everything before ``start``, so all outputs of an indicator share one warm-up."""
+    end = min(start, out.size)
+    for t in range(end):
+        out[t] = np.nan
+    return out

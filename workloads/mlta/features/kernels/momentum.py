@@ -1,0 +1,302 @@
+"""Momentum indicators (oscillators and rates of change), TA-Lib definitions.
+
+Where TA-Lib tests "is zero" with an absolute 1e-14 threshold, these kernels test for an exact
+zero instead: quotes in BTC (prices near 1e-5) have legitimate values below 1e-14.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._common import (
+    ema,
+    ema_seeded,
+    mask_before,
+    nan_like,
+    rolling_extreme_index,
+    take,
+    true_range_at,
+)
+from .overlap import sma
+
+
+@njit(cache=True)
+def _wilder_gain_loss(x: np.ndarray, w: int, cmo: bool) -> np.ndarray:
+    n = x.size
+    out = nan_like(x)
+    if n <= w:
+        return out
+    gain = 0.0
+    loss = 0.0
+    for t in range(1, w + 1):
+        d = x[t] - x[t - 1]
+        if d < 0:
+            loss -= d
+        else:
+            gain += d
+    gain /= w
+    loss /= w
+    for t in range(w, n):
+        if t > w:
+            d = x[t] - x[t - 1]
+            loss *= w - 1
+            gain *= w - 1
+            if d < 0:
+                loss -= d
+            else:
+                gain += d
+            loss /= w
+            gain /= w
+        total = gain + loss
+        if total == 0.0:
+            out[t] = 0.0
+        elif cmo:
+            out[t] = 100.0 * ((gain - loss) / total)
+        else:
+            out[t] = 100.0 * (gain / total)
+    return out
+
+
+@njit(cache=True)
+def rsi(x: np.ndarray, w: int) -> np.ndarray:
+    """Wilder's RSI; 0 on a window without any change (as TA-Lib)."""
+    return _wilder_gain_loss(x, w, False)
+
+
+@njit(cache=True)
+def cmo(x: np.ndarray, w: int) -> np.ndarray:
+    """Chande momentum oscillator, Wilder-smoothed like TA-Lib's CMO."""
+    return _wilder_gain_loss(x, w, True)
+
+
+@njit(cache=True)
+def macd(
+    x: np.ndarray, fast: int, slow: int, signal: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MACD line, signal and histogram; the fast EMA is seeded where the slow one is (TA-Lib)."""
+    seed = slow - 1
+    slow_ema = ema_seeded(x, slow, 2.0 / (slow + 1.0), seed)
+    fast_ema = ema_seeded(x, fast, 2.0 / (fast + 1.0), seed)
+    line = fast_ema - slow_ema
+    sig = ema(line, signal)
+    start = seed + signal - 1
+    return mask_before(line, start), sig, mask_before(line - sig, start)
+
+
+@njit(cache=True)
+def _fast_k(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    hh = take(high, rolling_extreme_index(high, w, True))
+    ll = take(low, rolling_extreme_index(low, w, False))
+    out = nan_like(close)
+    for t in range(close.size):
+        if not np.isnan(hh[t]):
+            diff = (hh[t] - ll[t]) / 100.0
+            out[t] = (close[t] - ll[t]) / diff if diff != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def stoch(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int, slowk: int, slowd: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slow stochastic (%K smoothed by an SMA, %D an SMA of that), TA-Lib STOCH with SMAs."""
+    k = sma(_fast_k(high, low, close, fastk), slowk)
+    d = sma(k, slowd)
+    return mask_before(k, fastk + slowk + slowd - 3), d
+
+
+@njit(cache=True)
+def stochf(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int, fastd: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fast stochastic: raw %K and its SMA (TA-Lib STOCHF)."""
+    k = _fast_k(high, low, close, fastk)
+    d = sma(k, fastd)
+    return mask_before(k, fastk + fastd - 2), d
+
+
+@njit(cache=True)
+def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """Williams %R in [-100, 0]; 0 when the window's range is zero (as TA-Lib)."""
+    hh = take(high, rolling_extreme_index(high, w, True))
+    ll = take(low, rolling_extreme_index(low, w, False))
+    out = nan_like(close)
+    for t in range(close.size):
+        if not np.isnan(hh[t]):
+            diff = (hh[t] - ll[t]) / -100.0
+            out[t] = (hh[t] - close[t]) / diff if diff != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """Commodity channel index on the typical price, mean absolute deviation, 0.015 factor."""
+    n = close.size
+    out = nan_like(close)
+    tp = (high + low + close) / 3.0
+    for t in range(w - 1, n):
+        avg = 0.0
+        for j in range(t - w + 1, t + 1):
+            avg += tp[j]
+        avg /= w
+        dev = 0.0
+        for j in range(t - w + 1, t + 1):
+            dev += abs(tp[j] - avg)
+        num = tp[t] - avg
+        out[t] = num / (0.015 * (dev / w)) if (num != 0.0 and dev != 0.0) else 0.0
+    return out
+
+
+@njit(cache=True)
+def roc(x: np.ndarray, w: int) -> np.ndarray:
+    """Rate of change in percent: (x / x[t-w] - 1) * 100; 0 when x[t-w] is 0 (as TA-Lib)."""
+    out = nan_like(x)
+    for t in range(w, x.size):
+        prev = x[t - w]
+        out[t] = ((x[t] / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def mom(x: np.ndarray, w: int) -> np.ndarray:
+    out = nan_like(x)
+    for t in range(w, x.size):
+        out[t] = x[t] - x[t - w]
+    return out
+
+
+@njit(cache=True)
+def trix(x: np.ndarray, w: int) -> np.ndarray:
+    """One-bar rate of change (percent) of a triple EMA."""
+    e3 = ema(ema(ema(x, w), w), w)
+    out = nan_like(x)
+    for t in range(1, x.size):
+        prev = e3[t - 1]
+        if not np.isnan(prev):
+            out[t] = ((e3[t] / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def _directional(
+    high: np.ndarray, low: np.ndarray, i: int
+) -> tuple[float, float]:
+    """(+DM, -DM) of bar i: only the larger positive move counts, ties count for neither."""
+    up = high[i] - high[i - 1]
+    down = low[i - 1] - low[i]
+    plus = up if (up > 0 and up > down) else 0.0
+    minus = down if (down > 0 and down > up) else 0.0
+    return plus, minus
+
+
+@njit(cache=True)
+def dmi(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """+DI, -DI, DX (warm-up w) and ADX (warm-up 2w-1), Wilder sums as in TA-Lib."""
+    n = close.size
+    plus_di = nan_like(close)
+    minus_di = nan_like(close)
+    dx = nan_like(close)
+    adx = nan_like(close)
+    if n <= w:
+        return plus_di, minus_di, dx, adx
+    pdm = 0.0
+    mdm = 0.0
+    tr = 0.0
+    for t in range(1, w):
+        p, m = _directional(high, low, t)
+        pdm += p
+        mdm += m
+        tr += true_range_at(high[t], low[t], close[t - 1])
+    sum_dx = 0.0
+    prev_adx = 0.0
+    for t in range(w, n):
+        p, m = _directional(high, low, t)
+        pdm = pdm - pdm / w + p
+        mdm = mdm - mdm / w + m
+        tr = tr - tr / w + true_range_at(high[t], low[t], close[t - 1])
+        pdi = 0.0
+        mdi = 0.0
+        cur_dx = np.nan
+        if tr != 0.0:
+            pdi = 100.0 * (pdm / tr)
+            mdi = 100.0 * (mdm / tr)
+            total = pdi + mdi
+            if total != 0.0:
+                cur_dx = 100.0 * (abs(mdi - pdi) / total)
+        plus_di[t] = pdi
+        minus_di[t] = mdi
+        dx[t] = 0.0 if np.isnan(cur_dx) else cur_dx
+        if t < 2 * w - 1:
+            if not np.isnan(cur_dx):
+                sum_dx += cur_dx
+        elif t == 2 * w - 1:
+            if not np.isnan(cur_dx):
+                sum_dx += cur_dx
+            prev_adx = sum_dx / w
+            adx[t] = prev_adx
+        else:
+            if not np.isnan(cur_dx):
+                prev_adx = (prev_adx * (w - 1) + cur_dx) / w
+            adx[t] = prev_adx
+    return plus_di, minus_di, dx, adx
+
+
+@njit(cache=True)
+def aroon(high: np.ndarray, low: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Aroon down, Aroon up) over the last w+1 bars; ties go to the most recent bar."""
+    hi = rolling_extreme_index(high, w + 1, True)
+    lo = rolling_extreme_index(low, w + 1, False)
+    down = nan_like(high)
+    up = nan_like(high)
+    factor = 100.0 / w
+    for t in range(high.size):
+        if hi[t] >= 0:
+            up[t] = factor * (w - (t - hi[t]))
+            down[t] = factor * (w - (t - lo[t]))
+    return down, up
+
+
+@njit(cache=True)
+def aroonosc(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
+    down, up = aroon(high, low, w)
+    return up - down
+
+
+@njit(cache=True)
+def returns(x: np.ndarray, w: int) -> np.ndarray:
+    """Simple return over w bars: x[t] / x[t-w] - 1."""
+    out = nan_like(x)
+    for t in range(w, x.size):
+        out[t] = x[t] / x[t - w] - 1.0
+    return out
+
+
+@njit(cache=True)
+def log_returns(x: np.ndarray, w: int) -> np.ndarray:
+    out = nan_like(x)
+    for t in range(w, x.size):
+        out[t] = np.log(x[t] / x[t - w])
+    return out
+
+
+@njit(cache=True)
+def plus_di(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    return dmi(high, low, close, w)[0]
+
+
+@njit(cache=True)
+def minus_di(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    return dmi(high, low, close, w)[1]
+
+
+@njit(cache=True)
+def dx(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    return dmi(high, low, close, w)[2]
+
+
+@njit(cache=True)
+def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    return dmi(high, low, close, w)[3]

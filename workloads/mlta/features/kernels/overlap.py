@@ -1,0 +1,162 @@
+"""Overlap studies (moving averages and bands around price), TA-Lib definitions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._common import (
+    ema,
+    first_valid,
+    mask_before,
+    nan_like,
+    rolling_extreme_index,
+    rolling_mean_var,
+    rolling_sum,
+    take,
+)
+
+
+@njit(cache=True)
+def sma(x: np.ndarray, w: int) -> np.ndarray:
+    out = rolling_sum(x, w)
+    return out / w
+
+
+@njit(cache=True)
+def wma(x: np.ndarray, w: int) -> np.ndarray:
+    """Linearly weighted MA (weights 1..w, newest heaviest), running sums re-summed every w."""
+    n = x.size
+    out = nan_like(x)
+    s = first_valid(x)
+    if n - s < w:
+        return out
+    divider = w * (w + 1) / 2.0
+    plain = 0.0
+    weighted = 0.0
+    for t in range(s + w - 1, n):
+        if (t - s - w + 1) % w == 0:
+            plain = 0.0
+            weighted = 0.0
+            for j in range(w):
+                v = x[t - w + 1 + j]
+                plain += v
+                weighted += v * (j + 1)
+        else:
+            weighted += w * x[t] - plain
+            plain += x[t] - x[t - w]
+        out[t] = weighted / divider
+    return out
+
+
+@njit(cache=True)
+def dema(x: np.ndarray, w: int) -> np.ndarray:
+    e1 = ema(x, w)
+    e2 = ema(e1, w)
+    return 2.0 * e1 - e2
+
+
+@njit(cache=True)
+def tema(x: np.ndarray, w: int) -> np.ndarray:
+    e1 = ema(x, w)
+    e2 = ema(e1, w)
+    e3 = ema(e2, w)
+    return 3.0 * e1 - 3.0 * e2 + e3
+
+
+@njit(cache=True)
+def kama(x: np.ndarray, w: int) -> np.ndarray:
+    """Kaufman adaptive MA with TA-Lib's fixed fast/slow constants (2 and 30)."""
+    n = x.size
+    out = nan_like(x)
+    if n <= w:
+        return out
+    const_max = 2.0 / (30.0 + 1.0)
+    const_diff = 2.0 / (2.0 + 1.0) - const_max
+    noise = 0.0
+    for j in range(w):
+        noise += abs(x[j] - x[j + 1])
+    prev = x[w - 1]
+    for t in range(w, n):
+        if t > w:
+            noise -= abs(x[t - w - 1] - x[t - w])
+            noise += abs(x[t] - x[t - 1])
+        signal = x[t] - x[t - w]
+        if noise <= signal or noise == 0.0:
+            er = 1.0
+        else:
+            er = abs(signal / noise)
+        sc = er * const_diff + const_max
+        sc *= sc
+        prev = (x[t] - prev) * sc + prev
+        out[t] = prev
+    return out
+
+
+@njit(cache=True)
+def hma(x: np.ndarray, w: int) -> np.ndarray:
+    """Hull MA: WMA(2*WMA(x, w//2) - WMA(x, w), floor(sqrt(w)))."""
+    half = w // 2
+    root = int(math.sqrt(w))
+    raw = 2.0 * wma(x, half) - wma(x, w)
+    return wma(raw, root)
+
+
+@njit(cache=True)
+def bbands(x: np.ndarray, w: int, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bollinger bands: SMA +- k population standard deviations (TA-Lib BBANDS, matype SMA)."""
+    mean, var = rolling_mean_var(x, w)
+    std = np.sqrt(var)
+    return mean + k * std, mean, mean - k * std
+
+
+@njit(cache=True)
+def bollinger_pctb(x: np.ndarray, w: int, k: float) -> np.ndarray:
+    """Position of x inside the bands, 0 at the lower, 1 at the upper; 0.5 on a flat window."""
+    upper, _, lower = bbands(x, w, k)
+    out = nan_like(x)
+    for t in range(x.size):
+        width = upper[t] - lower[t]
+        if not np.isnan(width):
+            out[t] = (x[t] - lower[t]) / width if width > 0.0 else 0.5
+    return out
+
+
+@njit(cache=True)
+def bollinger_width(x: np.ndarray, w: int, k: float) -> np.ndarray:
+    """(upper - lower) / middle."""
+    upper, middle, lower = bbands(x, w, k)
+    return (upper - lower) / middle
+
+
+@njit(cache=True)
+def midpoint(x: np.ndarray, w: int) -> np.ndarray:
+    hi = take(x, rolling_extreme_index(x, w, True))
+    lo = take(x, rolling_extreme_index(x, w, False))
+    return (hi + lo) / 2.0
+
+
+@njit(cache=True)
+def midprice(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
+    hi = take(high, rolling_extreme_index(high, w, True))
+    lo = take(low, rolling_extreme_index(low, w, False))
+    return (hi + lo) / 2.0
+
+
+@njit(cache=True)
+def price_ratio(x: np.ndarray, ma: np.ndarray) -> np.ndarray:
+    """x / ma - 1: a scale-free distance from a moving average."""
+    out = x / ma - 1.0
+    return mask_before(out, first_valid(ma))
+
+
+@njit(cache=True)
+def sma_ratio(x: np.ndarray, w: int) -> np.ndarray:
+    return price_ratio(x, sma(x, w))
+
+
+@njit(cache=True)
+def ema_ratio(x: np.ndarray, w: int) -> np.ndarray:
+    return price_ratio(x, ema(x, w))

@@ -1,0 +1,113 @@
+"""Volatility: true range, ATR, channels and range-based estimators."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._common import (
+    ema,
+    mask_before,
+    nan_like,
+    rolling_extreme_index,
+    rolling_mean_var,
+    rolling_sum,
+    take,
+    true_range_at,
+)
+
+
+@njit(cache=True)
+def trange(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """True range; undefined on the first bar (no previous close), as in TA-Lib."""
+    out = nan_like(close)
+    for t in range(1, close.size):
+        out[t] = true_range_at(high[t], low[t], close[t - 1])
+    return out
+
+
+@njit(cache=True)
+def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """Wilder's ATR: SMA of the first w true ranges, then (prev*(w-1) + tr) / w."""
+    tr = trange(high, low, close)
+    n = close.size
+    out = nan_like(close)
+    if n <= w:
+        return out
+    acc = 0.0
+    for t in range(1, w + 1):
+        acc += tr[t]
+    prev = acc / w
+    out[w] = prev
+    for t in range(w + 1, n):
+        prev = (prev * (w - 1) + tr[t]) / w
+        out[t] = prev
+    return out
+
+
+@njit(cache=True)
+def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """ATR as a percentage of the close; 0 when the close is 0 (as TA-Lib)."""
+    a = atr(high, low, close, w)
+    out = nan_like(close)
+    for t in range(close.size):
+        if not np.isnan(a[t]):
+            out[t] = (a[t] / close[t]) * 100.0 if close[t] != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def keltner(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int, k: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keltner channel: EMA(close, w) +- k * ATR(w); warm-up w (the ATR's)."""
+    mid = mask_before(ema(close, w), w)
+    a = atr(high, low, close, w)
+    return mid + k * a, mid, mid - k * a
+
+
+@njit(cache=True)
+def donchian(
+    high: np.ndarray, low: np.ndarray, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Donchian channel: highest high, midpoint and lowest low of the last w bars."""
+    upper = take(high, rolling_extreme_index(high, w, True))
+    lower = take(low, rolling_extreme_index(low, w, False))
+    return upper, (upper + lower) / 2.0, lower
+
+
+@njit(cache=True)
+def realized_vol(close: np.ndarray, w: int) -> np.ndarray:
+    """Population standard deviation of the last w one-bar log returns (not annualised)."""
+    r = nan_like(close)
+    for t in range(1, close.size):
+        r[t] = math.log(close[t] / close[t - 1])
+    _, var = rolling_mean_var(r, w)
+    return np.sqrt(var)
+
+
+@njit(cache=True)
+def parkinson(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
+    """Parkinson range volatility: sqrt(mean(ln(h/l)^2) / (4 ln 2)) over w bars."""
+    hl = np.log(high / low)
+    s = rolling_sum(hl * hl, w)
+    return np.sqrt(s / (w * 4.0 * math.log(2.0)))
+
+
+@njit(cache=True)
+def garman_klass(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int
+) -> np.ndarray:
+    """Garman-Klass volatility: sqrt(mean(0.5 ln(h/l)^2 - (2 ln 2 - 1) ln(c/o)^2)), >= 0."""
+    hl = np.log(high / low)
+    co = np.log(close / open_)
+    term = 0.5 * hl * hl - (2.0 * math.log(2.0) - 1.0) * co * co
+    s = rolling_sum(term, w)
+    out = nan_like(close)
+    for t in range(close.size):
+        if not np.isnan(s[t]):
+            v = s[t] / w
+            out[t] = math.sqrt(v) if v > 0.0 else 0.0
+    return out
