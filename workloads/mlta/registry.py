@@ -44,3 +44,18 @@ def read_metadata(model_uri: str) -> ModelVersionMetadata:
 
 def write_metadata(model_uri: str, metadata: ModelVersionMetadata) -> None:
     storage.write_json_atomic(storage.join(model_uri, METADATA_FILE), metadata.model_dump(mode="json"))
+
+
+def list_versions(storage_uri: str, name: str) -> list[str]:
+    """Complete versions of ``name`` (those with metadata.json), oldest first: v1, v2, ..."""
+    import pyarrow.fs as pafs
+
+    fs, path = storage.resolve(storage.join(storage_uri, "registry", name))
+    infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    numbers = sorted(
+        int(info.base_name[1:]) for info in infos
+        if info.type == pafs.FileType.Directory and info.base_name[:1] == "v"
+        and info.base_name[1:].isdigit()
+        and fs.get_file_info(f"{info.path}/{METADATA_FILE}").type == pafs.FileType.File
+    )
+    return [f"v{n}" for n in numbers]
