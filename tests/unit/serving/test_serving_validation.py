@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_oversized_batch_is_413() -> None:
 
 
 def test_matrix_in_model_order_ignoring_extras_with_nan_for_missing_values() -> None:
-    rows = [{"vol_6": 3, "ret_3": 2.5, "ret_1": 1, "extra": "ignored"},
+    rows: list[dict[str, Any]] = [{"vol_6": 3, "ret_3": 2.5, "ret_1": 1, "extra": "ignored"},
             {"ret_1": None, "ret_3": math.nan, "vol_6": -1e-3}]
     matrix = to_matrix(rows, COLUMNS)
     assert matrix[0] == [1.0, 2.5, 3.0]
@@ -71,6 +72,6 @@ def test_non_numeric_values_are_rejected(value: object) -> None:
 def test_rejection_survives_pickling_with_status_and_hint() -> None:
     original = RequestRejected("too big", hint="split it", status=413)
     copy = pickle.loads(pickle.dumps(original))
-    assert isinstance(copy, ServingError)
+    assert isinstance(copy, RequestRejected) and isinstance(copy, ServingError)
     assert (copy.message, copy.hint, copy.status) == ("too big", "split it", 413)
     assert copy.body() == {"error": "too big", "hint": "split it"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -48,6 +49,7 @@ def register_tiny_model(storage_uri: str, candles: Path, *, name: str, version: 
     """Train a few trees on ``features`` and register them as ``name/version``."""
     frame = candle_features(candles)
     x = frame[features].to_numpy(dtype=np.float64)
+    params: dict[str, Any]
     if kind == "direction":
         y = (frame["next_ret"] > 0).astype(int).to_numpy()
         params = {"objective": "binary"}

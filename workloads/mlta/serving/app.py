@@ -13,7 +13,7 @@ replicas crash-looping: the args' shape, the split, and each variant's registry 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from ray import serve
@@ -74,9 +74,11 @@ def _check_model(variant: str, model_uri: str, version: str) -> None:
 def build_app(args: dict[str, Any]) -> serve.Application:
     """Serve application builder: one ingress bound to one predictor deployment per variant."""
     parsed = parse_args(args)
+    # @serve.deployment turns the classes into Deployments; mypy sees the plain classes.
+    predictor, ingress = cast(serve.Deployment, Predictor), cast(serve.Deployment, Ingress)
     predictors = {
-        v.name: Predictor.options(name=predictor_name(v.name), num_replicas=v.replicas)
+        v.name: predictor.options(name=predictor_name(v.name), num_replicas=v.replicas)
         .bind(v.to_wire())
         for v in parsed.variants
     }
-    return Ingress.options(name=INGRESS_NAME).bind(parsed.to_wire(), predictors)
+    return ingress.options(name=INGRESS_NAME).bind(parsed.to_wire(), predictors)

@@ -11,10 +11,12 @@ cannot answer. The predictor raises ``RequestRejected``; it crosses the Ray boun
 in a RayTaskError and is unwrapped here.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Serve's ingress re-wraps the endpoint
+# methods and FastAPI then cannot resolve string annotations (``request: Request`` turns
+# into a required query parameter named "request").
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -81,9 +83,11 @@ class Predictor:
     def __init__(self, variant: dict[str, Any]) -> None:
         self.variant = ServedVariant.model_validate(variant)
         self.model = LoadedModel.load(self.variant.model_uri, self.variant.model_version)
-        serving_logger().info("model loaded", extra={
-            "variant": self.variant.name, "model_version": self.model.version,
-            "features": len(self.model.feature_columns), "target_kind": self.model.target_kind})
+        with correlated(os.environ.get("MLTA_CORRELATION_ID") or None):
+            serving_logger().info("model loaded", extra={
+                "variant": self.variant.name, "model_version": self.model.version,
+                "features": len(self.model.feature_columns),
+                "target_kind": self.model.target_kind})
 
     def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Predictions for ``rows``, each tagged with this variant and model version."""
@@ -130,7 +134,8 @@ class Ingress:
     @fastapi_app.post("/predict")
     async def predict(self, request: Request) -> JSONResponse:
         started = time.perf_counter()
-        cid = request.headers.get(CORRELATION_HEADER) or self.args.correlation_id
+        cid = (request.headers.get(CORRELATION_HEADER) or self.args.correlation_id
+               or os.environ.get("MLTA_CORRELATION_ID") or None)
         request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
         headers = {REQUEST_ID_HEADER: request_id}
         with correlated(cid):
