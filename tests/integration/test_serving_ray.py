@@ -167,6 +167,29 @@ def test_errors_are_json_with_status_and_hint(served: str) -> None:
     assert unknown.status_code == 404 and "hint" in unknown.json()
 
 
+def test_bad_args_fail_the_deploy_with_our_message(ray_cluster: RayCluster,
+                                                  models: dict[str, Any]) -> None:
+    """build_app runs inside Serve: its ServingError becomes the app's DEPLOY_FAILED message."""
+    dashboard, name = ray_cluster.dashboard_url, APP + "-bad"
+    wire = ServeAppArgs(app_name=name, variants=[
+        ServedVariant(name="only", weight=90, model_uri=models["champion"].uri,
+                      model_version="v1")]).to_wire()
+    entry = {"name": name, "route_prefix": PREFIX + "-bad", "import_path": IMPORT_PATH,
+             "args": wire}
+    _put_apps(dashboard, entry, drop=name)
+    try:
+        def failed() -> str | None:
+            app = (_details(dashboard).get("applications") or {}).get(name) or {}
+            return app.get("message") if app.get("status") == "DEPLOY_FAILED" else None
+
+        message = wait_for(failed, timeout=120, what=f"{name} DEPLOY_FAILED")
+        assert "variant weights must sum to 100, got 90 (only=90)" in message
+    finally:
+        _put_apps(dashboard, None, drop=name)
+        wait_for(lambda: name not in (_details(dashboard).get("applications") or {}),
+                 timeout=120, what=f"{name} removed")
+
+
 def test_z_deleted_app_answers_404(ray_cluster: RayCluster, served: str) -> None:
     """Runs last in this module: removing the entry from the config takes the route away."""
     dashboard = ray_cluster.dashboard_url
