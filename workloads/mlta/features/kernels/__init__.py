@@ -15,3 +15,35 @@ Conventions every kernel follows (the registry relies on them):
   round-off of a long running sum does not accumulate (a volume spike leaving the window would
   otherwise leave residue) and the result on a prefix is still identical to the full run.
 """
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def _drop_stale_numba_cache() -> None:
+    """Delete numba's on-disk cache when any kernel source changed.
+
+    numba invalidates a cached function only when *its own* file changes, so editing a helper
+    in ``_common.py`` would keep running the old compiled helper inside the callers' caches.
+    Hashing all kernel sources into a stamp makes any edit drop every cached kernel.
+    """
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(here.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    cache = here / "__pycache__"
+    stamp = cache / "kernels.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest.hexdigest():
+            return
+        cache.mkdir(exist_ok=True)
+        for stale in (*cache.glob("*.nbi"), *cache.glob("*.nbc")):
+            stale.unlink(missing_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        return  # a read-only install: numba falls back to its user cache directory
+
+
+_drop_stale_numba_cache()

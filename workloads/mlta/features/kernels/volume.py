@@ -7,6 +7,9 @@ from numba import njit
 
 from ._common import nan_like, rolling_sum
 
+# Relative change of the typical price that counts as round-off, not a move.
+TP_TIE = 1e-12
+
 
 @njit(cache=True)
 def obv(close: np.ndarray, volume: np.ndarray) -> np.ndarray:
@@ -76,7 +79,8 @@ def mfi(
     """Money flow index over w typical-price changes; 0 when no money flowed.
 
     TA-Lib returns 0 whenever the flow sum is below 1.0 (an absolute threshold that zeroes
-    small-volume markets); this kernel only does so for an exact zero.
+    small-volume markets); this kernel only does so for an exact zero. A typical price that
+    moved by round-off only (the same three prices summed in another order) is unchanged.
     """
     n = close.size
     out = nan_like(close)
@@ -87,9 +91,12 @@ def mfi(
     neg = np.zeros(n)
     for t in range(1, n):
         flow = tp[t] * volume[t]
-        if tp[t] > tp[t - 1]:
+        change = tp[t] - tp[t - 1]
+        if abs(change) <= TP_TIE * abs(tp[t - 1]):
+            continue
+        if change > 0.0:
             pos[t] = flow
-        elif tp[t] < tp[t - 1]:
+        else:
             neg[t] = flow
     sp = rolling_sum(pos[1:], w)
     sn = rolling_sum(neg[1:], w)
