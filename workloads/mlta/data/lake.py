@@ -56,9 +56,12 @@ def write_parquet(fs: pafs.FileSystem, path: str, table: pa.Table) -> None:
 
 
 def read_manifest(version_uri: str) -> DatasetManifest | None:
-    """The committed manifest at ``version_uri``, or None when nothing is committed there."""
+    """The committed manifest at ``version_uri``, or None when nothing is committed there.
+
+    A temporary directory is never committed, even though its manifest is written last.
+    """
     uri = storage.join(version_uri, MANIFEST_FILE)
-    if not storage.exists(uri):
+    if version_uri.rstrip("/").rsplit("/", 1)[-1].startswith(TMP_PREFIX) or not storage.exists(uri):
         return None
     return DatasetManifest.model_validate(storage.read_json(uri))
 

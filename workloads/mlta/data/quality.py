@@ -250,7 +250,8 @@ def _problems(report: QualityReport) -> list[str]:
                         "close), low > min(open, close) or volume < 0")
     if report.gap_ratio > report.max_gap_ratio:
         problems.append(f"completeness: {report.missing_bars} of {report.expected_bars} candles "
-                        f"missing (gap ratio {report.gap_ratio:.4f} > {report.max_gap_ratio})")
+                        f"missing (gap ratio {report.gap_ratio:.4f} > max_gap_ratio "
+                        f"{report.max_gap_ratio})")
     return problems
 
 
