@@ -1,0 +1,351 @@
+"""The generated CRDs: in sync with the models, structural, carrying the CEL rules.
+
+The last tests install them into a real kube-apiserver (the cached envtest-style binaries)
+and check that the server accepts good objects and rejects bad ones naming the field.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlta.specs import KINDS
+from mlta.specs.crd import (
+    SchemaConversionError,
+    build_all,
+    build_crd,
+    crd_filename,
+    structural_schema,
+    to_yaml,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+GEN_SCRIPT = REPO / "scripts" / "gen_crds.py"
+
+#: Keys that make a schema non-structural or that apiextensions/v1 does not accept.
+FORBIDDEN_KEYS = {"$ref", "$defs", "definitions", "anyOf", "oneOf", "allOf", "not", "title",
+                  "const", "x-kubernetes-preserve-unknown-fields"}
+
+
+def _load_gen_module() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_crds", GEN_SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def structural_problems(node: dict[str, Any], path: str = "") -> list[str]:
+    """Everything that makes ``node`` non-structural or unbounded for CEL cost estimation."""
+    problems = [f"{path}: forbidden key {k}" for k in FORBIDDEN_KEYS & node.keys()]
+    kind = node.get("type")
+    if kind not in {"object", "array", "string", "integer", "number", "boolean"}:
+        problems.append(f"{path}: missing or bad type {kind!r}")
+    if node.get("additionalProperties") is False:
+        problems.append(f"{path}: additionalProperties false (the API server prunes instead)")
+    if "properties" in node and "additionalProperties" in node:
+        problems.append(f"{path}: both properties and additionalProperties")
+    for key in ("exclusiveMinimum", "exclusiveMaximum"):
+        if key in node and not isinstance(node[key], bool):
+            problems.append(f"{path}: {key} must be a boolean in OpenAPI v3.0")
+    if "default" in node and node["default"] is None:
+        problems.append(f"{path}: null default")
+    if kind == "object":
+        props = node.get("properties")
+        extra = node.get("additionalProperties")
+        if path and not props and not isinstance(extra, dict) and path != ".metadata":
+            problems.append(f"{path}: object without a schema for its fields")
+        for name, sub in (props or {}).items():
+            problems += structural_problems(sub, f"{path}.{name}")
+        if isinstance(extra, dict):
+            problems += structural_problems(extra, f"{path}[*]")
+        for req in node.get("required", []):
+            if req not in (props or {}):
+                problems.append(f"{path}: required {req!r} is not a property")
+    elif kind == "array":
+        if "items" not in node:
+            problems.append(f"{path}: array without items")
+        else:
+            problems += structural_problems(node["items"], f"{path}[]")
+        if "maxItems" not in node:
+            problems.append(f"{path}: array without maxItems (CEL cost is unbounded)")
+    elif (kind == "string" and not {"maxLength", "enum", "format"} & node.keys()
+          and path not in (".apiVersion", ".kind")):
+        problems.append(f"{path}: string without maxLength (CEL cost is unbounded)")
+    return problems
+
+
+def _schema(kind: str) -> dict[str, Any]:
+    return build_crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def _rules(node: dict[str, Any]) -> list[str]:
+    return [v["rule"] for v in node.get("x-kubernetes-validations", [])]
+
+
+# --- drift -----------------------------------------------------------------------------
+
+
+def test_committed_crds_match_the_models() -> None:
+    res = subprocess.run([sys.executable, str(GEN_SCRIPT), "--check"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, f"CRDs drifted; run `make crds`:\n{res.stdout}{res.stderr}"
+    for out in ("crds", "charts/mlta/crds"):
+        names = sorted(p.name for p in (REPO / out).glob("*.yaml"))
+        assert names == sorted(crd_filename(c) for c in build_all()), out
+
+
+def test_check_reports_a_hand_edit_and_a_stale_file(tmp_path: Path) -> None:
+    gen = _load_gen_module()
+    out = tmp_path / "crds"
+    gen.write((out,))
+    assert gen.drift((out,)) == []
+    target = out / "modeldeployments.mlta.io.yaml"
+    target.write_text(target.read_text().replace("maxItems: 8", "maxItems: 9", 1))
+    (out / "oldkinds.mlta.io.yaml").write_text("kind: CustomResourceDefinition\n")
+    diffs = gen.drift((out,))
+    assert len(diffs) == 2
+    assert "-                maxItems: 9" in "".join(diffs)
+    gen.write((out,))
+    assert gen.drift((out,)) == [] and not (out / "oldkinds.mlta.io.yaml").exists()
+
+
+def test_yaml_is_deterministic_and_round_trips() -> None:
+    for crd in build_all():
+        text = to_yaml(crd)
+        assert text == to_yaml(build_crd(crd["spec"]["names"]["kind"]))
+        assert yaml.safe_load(text) == crd
+
+
+# --- shape -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_schema_is_structural_and_bounded(kind: str) -> None:
+    assert structural_problems(_schema(kind)) == []
+
+
+def test_structural_checker_catches_what_pydantic_emits_raw() -> None:
+    raw = KINDS["DataPipeline"][0].model_json_schema(by_alias=True, mode="validation")
+    problems = "\n".join(structural_problems(raw))
+    assert "$defs" in problems and "title" in problems and "additionalProperties false" in problems
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_crd_names_columns_and_subresources(kind: str) -> None:
+    crd = build_crd(kind)
+    info = KINDS[kind][0].kind_info
+    assert crd["metadata"]["name"] == f"{info.plural}.mlta.io"
+    names = crd["spec"]["names"]
+    assert names["shortNames"] == info.short_names and names["categories"] == ["mlta"]
+    (version,) = crd["spec"]["versions"]
+    assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
+    assert version["subresources"] == {"status": {}}
+    assert version["additionalPrinterColumns"] == info.printer_columns
+    root = version["schema"]["openAPIV3Schema"]
+    assert root["required"] == ["spec"]
+    status = root["properties"]["status"]["properties"]
+    assert {"conditions", "observedGeneration", "phase"} <= status.keys()
+    assert status["conditions"]["x-kubernetes-list-map-keys"] == ["type"]
+    # printer columns must point at fields the schema has (else they are always empty)
+    for col in info.printer_columns:
+        parts = col["jsonPath"].lstrip(".").split(".")
+        if parts[0] == "metadata":
+            continue
+        node = root
+        for part in parts:
+            node = node.get("properties", {}).get(part) or node.get("additionalProperties")
+            assert node is not None, f"{kind} column {col['name']}: {col['jsonPath']} not in schema"
+
+
+def test_nullable_enum_exclusive_and_maps_are_converted() -> None:
+    spec = _schema("TrainingJob")["properties"]["spec"]["properties"]
+    assert spec["modelName"]["nullable"] is True and spec["modelName"]["type"] == "string"
+    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm"]
+    fraction = spec["validation"]["properties"]["testFraction"]
+    assert fraction["minimum"] == 0 and fraction["exclusiveMinimum"] is True
+    assert fraction["maximum"] == 0.5 and fraction["exclusiveMaximum"] is True
+    params = spec["model"]["properties"]["params"]
+    assert params["type"] == "object" and params["additionalProperties"] == {"type": "number"}
+    source = _schema("DataPipeline")["properties"]["spec"]["properties"]["source"]
+    assert source["properties"]["start"]["format"] == "date-time"
+    assert source["properties"]["symbols"]["items"]["pattern"] == "^[A-Z0-9_]{2,20}$"
+    assert source["required"] == ["type", "symbols"]
+    assert source["description"] == "Where candles come from."
+
+
+def test_cel_rules_sit_on_the_right_objects() -> None:
+    md = _schema("ModelDeployment")["properties"]["spec"]
+    rules = _rules(md)
+    assert "self.variants.map(v, v.weight).sum() == 100" in rules
+    assert any("exists_one(w, w.name == v.name)" in r for r in rules)
+    dp = _schema("DataPipeline")["properties"]["spec"]
+    assert any("has(self.source.start)" in r for r in _rules(dp))
+    assert any("has(self.files)" in r for r in _rules(dp["properties"]["source"]))
+    tj = _schema("TrainingJob")["properties"]["spec"]
+    assert any("testFraction" in r for r in _rules(tj["properties"]["validation"]))
+
+
+def test_unknown_kind_and_untyped_fields_are_refused() -> None:
+    with pytest.raises(KeyError, match="known kinds"):
+        build_crd("Notebook")
+    from mlta.specs.jobs import JobEnvelope  # spec: dict[str, Any] has no structural form
+
+    with pytest.raises(SchemaConversionError, match="preserve-unknown-fields"):
+        structural_schema(JobEnvelope)
+
+
+# --- a real API server -------------------------------------------------------------------
+
+VALID = """
+apiVersion: mlta.io/v1alpha1
+kind: DataPipeline
+metadata: {name: btc}
+spec: {source: {type: sample, symbols: [BTCUSDT, ETHUSDT], interval: 5m,
+                sample: {seed: 7, bars: 5000}}}
+---
+apiVersion: mlta.io/v1alpha1
+kind: TrainingJob
+metadata: {name: a}
+spec: {dataPipeline: btc, model: {type: lightgbm, params: {numLeaves: 15}}}
+---
+apiVersion: mlta.io/v1alpha1
+kind: ModelDeployment
+metadata: {name: ab}
+spec: {variants: [{name: champion, trainingJob: a, weight: 80},
+                  {name: challenger, trainingJob: b, weight: 20}]}
+"""
+
+INVALID = [
+    ("ModelDeployment", "{variants: [{name: a, trainingJob: a, weight: 70},"
+                        " {name: b, trainingJob: b, weight: 20}]}",
+     ["spec.variants", "must sum to 100"]),
+    ("ModelDeployment", "{variants: [{name: a, trainingJob: a, weight: 50},"
+                        " {name: a, trainingJob: b, weight: 50}]}",
+     ["spec.variants", "must be unique"]),
+    ("DataPipeline", "{quality: {policy: warn}}", ["spec.source: Required value"]),
+    ("TrainingJob", "{dataPipeline: btc, model: {type: sklearn}}",
+     ["spec.model.type", "sklearn", "lightgbm"]),
+    ("DataPipeline", "{source: {type: files, symbols: [BTCUSDT]}}",
+     ["spec.source.files", "required when source.type is files"]),
+    ("TrainingJob", "{dataPipeline: btc, validation: {folds: 10, testFraction: 0.2}}",
+     ["spec.validation.folds", "must be below 1"]),
+]
+
+
+def _free_port_pair() -> int:
+    """A port p such that p and p+1 are free (etcd uses the next one for peers)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair on loopback")
+
+
+def _stop_children(state_dir: Path) -> None:
+    """SIGTERM then reap the servers this process started (a poll on an unreaped child
+    would see a zombie as alive), SIGKILL whatever outlives the deadline."""
+    from tests.support.ray_cluster import wait_for
+
+    for name in ("kube-apiserver", "etcd"):
+        pid_file = state_dir / f"{name}.pid"
+        if not pid_file.exists():
+            continue
+        pid = int(pid_file.read_text())
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            wait_for(lambda p=pid: os.waitpid(p, os.WNOHANG)[0] == p, timeout=20,
+                     what=f"{name} to exit")
+        except ChildProcessError:
+            pass  # already reaped
+        except TimeoutError:
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        pid_file.unlink()
+
+
+@pytest.fixture(scope="module")
+def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from mlta.local import controlplane as cpmod
+    from mlta.local.crds import apply, mlta_crd_files
+
+    cp = cpmod.ControlPlane(state_dir=tmp_path_factory.mktemp("apiserver"),
+                            etcd_port=_free_port_pair(), apiserver_port=_free_port_pair())
+    if not all((cp.bin_dir / b).exists() for b in ("etcd", "kube-apiserver", "kubectl")):
+        pytest.skip(f"control-plane binaries not built in {cp.bin_dir} (make cluster builds them)")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed for the service-account key")
+    cpmod.start(cp)
+    try:
+        apply(cp, mlta_crd_files())
+        res = _kubectl(cp, "wait", "--for=condition=Established", "crd", "--all",
+                       "--timeout=60s")
+        assert res.returncode == 0, res.stderr
+        yield cp
+    finally:
+        _stop_children(cp.state_dir)
+
+
+def _kubectl(cp: Any, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cp.kubectl() + list(args), input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.e2e
+def test_api_server_accepts_the_samples_and_explains_fields(apiserver: Any) -> None:
+    from tests.support.ray_cluster import wait_for
+
+    res = _kubectl(apiserver, "apply", "-f", "-", stdin=VALID)
+    assert res.returncode == 0, res.stderr
+    got = _kubectl(apiserver, "get", "modeldeployment", "ab", "-o", "json")
+    variants = yaml.safe_load(got.stdout)["spec"]["variants"]
+    assert [v["replicas"] for v in variants] == [1, 1]  # defaults applied by the server
+    explain = wait_for(
+        lambda: (r := _kubectl(apiserver, "explain", "datapipeline.spec.source")).returncode == 0
+        and r.stdout, timeout=30, what="kubectl explain to see the published OpenAPI")
+    assert "Where candles come from." in explain and "symbols" in explain
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("kind", "spec", "expected"), INVALID)
+def test_api_server_rejects_invalid_objects_naming_the_field(
+    apiserver: Any, kind: str, spec: str, expected: list[str]
+) -> None:
+    manifest = f"apiVersion: mlta.io/v1alpha1\nkind: {kind}\nmetadata: {{name: bad}}\nspec: {spec}\n"
+    res = _kubectl(apiserver, "create", "--dry-run=server", "-f", "-", stdin=manifest)
+    assert res.returncode != 0, f"server accepted an invalid {kind}: {spec}"
+    for fragment in expected:
+        assert fragment in res.stderr, res.stderr
+
+
+@pytest.mark.e2e
+def test_status_subresource_keeps_typed_fields_and_prunes_unknown(apiserver: Any) -> None:
+    _kubectl(apiserver, "apply", "-f", "-", stdin=VALID)
+    patch = ('{"status":{"phase":"Succeeded","metrics":{"score":0.6},"bogus":1,'
+             '"conditions":[{"type":"Ready","status":"True","reason":"Trained"}]}}')
+    res = _kubectl(apiserver, "patch", "trainingjob", "a", "--subresource=status",
+                   "--type=merge", "-p", patch)
+    assert res.returncode == 0, res.stderr
+    status = yaml.safe_load(_kubectl(apiserver, "get", "tj", "a", "-o", "json").stdout)["status"]
+    assert status["phase"] == "Succeeded" and status["metrics"] == {"score": 0.6}
+    assert "bogus" not in status
+    bad = _kubectl(apiserver, "patch", "trainingjob", "a", "--subresource=status", "--type=merge",
+                   "-p", '{"status":{"conditions":[{"type":"Ready","status":"Maybe","reason":"X"}]}}')
+    assert bad.returncode != 0 and "status.conditions[0].status" in bad.stderr
