@@ -243,6 +243,9 @@ class FakeBinance:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeBinance:
+        for symbol, intervals in self.symbols.items():  # render up front (cached per process)
+            for interval in intervals:                  # so no request pays for it
+                self.market(symbol, interval)
         handler = functools.partial(_Handler, self)
         self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -346,12 +349,12 @@ class FakeBinance:
             return 400, {"code": -1121, "msg": "Invalid symbol."}
         listed = [wanted] if wanted else sorted(symbols)
         infos = []
+        assets = {m["base"] + m["quote"]: (m["base"], m["quote"])
+                  for m in map(_FILE.match, self._paths) if m}
         for name in listed:
-            intervals = symbols[name]
-            market = self.market(name, intervals[0])
-            assert market is not None
-            infos.append({"symbol": name, "status": "TRADING", "baseAsset": market.base,
-                          "quoteAsset": market.quote, "isSpotTradingAllowed": True,
+            base, quote = assets[name]
+            infos.append({"symbol": name, "status": "TRADING", "baseAsset": base,
+                          "quoteAsset": quote, "isSpotTradingAllowed": True,
                           "permissions": ["SPOT"], "filters": []})
         return 200, {
             "timezone": "UTC", "serverTime": self.now_ms(),
@@ -422,9 +425,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        if fault is not None and kind == "timeout":
-            fake._stopping.wait(fault.delay)  # the client gives up first; stop() wakes us
         status, body = self._route(path, params)
+        if fault is not None and kind == "timeout":
+            # Recorded now: the client has given up (and moved on) by the time we answer.
+            fake._record(Request(path, params, status, used, kind))
+            fake._stopping.wait(fault.delay)  # stop() wakes us
+            self._send(status, body, headers, path, params, used, kind, record=False)
+            return
         if kind == "partial" and status == 200 and isinstance(body, list):
             body = body[: len(body) // 2]
         if kind == "truncate":
@@ -461,10 +468,12 @@ class _Handler(BaseHTTPRequestHandler):
         return json.dumps(body).encode()
 
     def _send(self, status: int, body: Any, headers: dict[str, str], path: str,
-              params: dict[str, str], used: int, fault: str | None = None) -> None:
+              params: dict[str, str], used: int, fault: str | None = None,
+              record: bool = True) -> None:
         raw = self._encode(body)
         rows = len(body) if path == "/api/v3/klines" and isinstance(body, list) else None
-        self.fake._record(Request(path, params, status, used, fault, rows))
+        if record:
+            self.fake._record(Request(path, params, status, used, fault, rows))
         try:
             self.send_response(status)
             for key, value in {**headers, "Content-Type": "application/json",
