@@ -43,8 +43,8 @@ class Param:
 
     def describe(self) -> str:
         kind = "an integer" if self.integer else "a number"
-        low, high = _fmt(self.low), _fmt(self.high)
-        return f"{kind} in [{low}, {high}] (default {_fmt(self.default)})"
+        low, high, default = (f"{v:g}" for v in (self.low, self.high, self.default))
+        return f"{kind} in [{low}, {high}] (default {default})"
 
     def coerce(self, indicator: str, value: Any) -> int | float:
         """Return the validated value, or raise SpecError naming indicator, param and range."""
@@ -81,7 +81,7 @@ class Indicator:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     kernel: str
-    lookback: Callable[[Params], int]
+    lookback: Callable[[Params], float]
     params: tuple[Param, ...] = ()
     check: Callable[[Params], str | None] | None = None
     talib: str | None = field(default=None, compare=False)
@@ -108,12 +108,12 @@ class Indicator:
         return resolved
 
     def warmup(self, params: Mapping[str, Any] | None = None) -> int:
-        return self.lookback(self.resolve(params))
+        return int(self.lookback(self.resolve(params)))
 
     def column_names(self, params: Mapping[str, Any] | None = None) -> list[str]:
         """Deterministic names: ``f_<name>[_<output>]_<param values in declared order>``."""
         resolved = self.resolve(params)
-        suffix = "".join(f"_{_fmt(resolved[p.name])}" for p in self.params)
+        suffix = "".join(f"_{format_param(resolved[p.name])}" for p in self.params)
         return [
             f"{FEATURE_PREFIX}{self.name}{'' if out == self.name else '_' + out}{suffix}"
             for out in self.outputs
@@ -144,7 +144,7 @@ class Indicator:
             good &= np.isfinite(arr)
         kernel = _resolve_kernel(self.kernel)
         args = [resolved[p.name] for p in self.params]
-        warm = self.lookback(resolved)
+        warm = int(self.lookback(resolved))
         for start, stop in _segments(good):
             if stop - start <= warm:
                 continue
@@ -205,7 +205,7 @@ def list_indicators(category: str | None = None) -> list[Indicator]:
     )
 
 
-def _fmt(value: float) -> str:
+def format_param(value: float) -> str:
     """A parameter value as it appears in a column name: 14, 2, 2p5, m1."""
     number = float(value)
     text = str(int(number)) if number.is_integer() else repr(number)

@@ -18,7 +18,7 @@ for _name, _desc, _look, _talib in (
     ("dema", "double EMA: 2 EMA - EMA(EMA)", lambda p: 2 * (p["window"] - 1), "DEMA"),
     ("tema", "triple EMA", lambda p: 3 * (p["window"] - 1), "TEMA"),
     ("kama", "Kaufman adaptive MA (fast 2, slow 30)", lambda p: p["window"], "KAMA"),
-    ("hma", "Hull MA", lambda p: p["window"] - 1 + math.isqrt(p["window"]) - 1, None),
+    ("hma", "Hull MA", lambda p: p["window"] - 1 + math.isqrt(int(p["window"])) - 1, None),
     ("midpoint", "(highest + lowest close) / 2", lambda p: p["window"] - 1, "MIDPOINT"),
     ("sma_ratio", "close / SMA - 1", lambda p: p["window"] - 1, None),
     ("ema_ratio", "close / EMA - 1", lambda p: p["window"] - 1, None),
