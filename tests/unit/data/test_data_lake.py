@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -240,3 +241,18 @@ def test_content_hash_depends_on_values_not_on_chunking() -> None:
     assert content_hash(changed) != content_hash(t)
     renamed = t.rename_columns(["a2", "s", "b"])
     assert content_hash(renamed) != content_hash(t)
+
+
+def test_stale_temp_dirs_of_killed_runs_are_swept(lake: str) -> None:
+    parent = _local(lake) / "gold" / "default" / "p"
+    stale, fresh = parent / ".tmp-stale", parent / ".tmp-fresh"
+    for d in (stale, fresh):
+        (d / "data").mkdir(parents=True)
+        (d / "data" / "part-0.parquet").write_bytes(b"x")
+    old = 1_000_000_000
+    for path in (stale / "data" / "part-0.parquet", stale / "data", stale):
+        os.utime(path, (old, old))
+    assert lakemod.sweep_stale_temp(f"{lake}/gold/default/p") == [".tmp-stale"]
+    assert sorted(p.name for p in parent.iterdir()) == [".tmp-fresh"]
+    out = run_pipeline(_spec(), lake, "default", "p", featurizer=simple_features)
+    assert _gold_entries(lake) == [".tmp-fresh", out["datasetVersion"]]  # a live writer's

@@ -137,6 +137,38 @@ class VersionWriter:
             self.fs.delete_dir(self.tmp_path)
 
 
+def sweep_stale_temp(parent_uri: str, older_than_seconds: float = 6 * 3600) -> list[str]:
+    """Delete temp dirs under ``parent_uri`` left by killed writers; returns their names.
+
+    A temp dir counts as stale when none of its files changed for ``older_than_seconds``,
+    long enough that no live writer still owns it.
+    """
+    import time
+
+    import pyarrow.fs as pafs
+
+    fs, parent = storage.resolve(parent_uri)
+    try:
+        entries = fs.get_file_info(pafs.FileSelector(parent, allow_not_found=True))
+    except OSError:
+        return []
+    cutoff = time.time() - older_than_seconds
+    removed = []
+    for entry in entries:
+        name = entry.path.rsplit("/", 1)[-1]
+        if entry.type != pafs.FileType.Directory or not name.startswith(TMP_PREFIX):
+            continue
+        infos = fs.get_file_info(pafs.FileSelector(entry.path, recursive=True))
+        stamps = [i.mtime.timestamp() for i in infos if i.mtime is not None]
+        if entry.mtime is not None:
+            stamps.append(entry.mtime.timestamp())
+        if max(stamps, default=0.0) < cutoff:
+            with contextlib.suppress(OSError):
+                fs.delete_dir(entry.path)
+                removed.append(name)
+    return removed
+
+
 @contextlib.contextmanager
 def version_writer(parent_uri: str) -> Iterator[VersionWriter]:
     """A :class:`VersionWriter` whose temp dir is removed unless it was committed."""

@@ -15,7 +15,7 @@ import mlta
 
 from .. import storage
 from .bronze import read_bronze
-from .lake import read_manifest, read_table, silver_dir, version_writer
+from .lake import read_manifest, read_table, silver_dir, sweep_stale_temp, version_writer
 from .manifest import (
     DatasetManifest,
     InputRef,
@@ -113,6 +113,7 @@ def write_silver(root: str, *, source: str, symbol: str, interval: str, policy: 
         inputs=[InputRef(layer="bronze", version=b.version, uri=b.uri, symbol=symbol)
                 for b in batches],
     )
+    sweep_stale_temp(parent)
     with version_writer(parent) as writer:
         writer.write_table(SILVER_FILE, table)
         manifest = writer.commit(manifest)

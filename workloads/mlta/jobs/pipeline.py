@@ -11,6 +11,7 @@ Runs the tasks on Ray when Ray is initialised (inside a Ray job), serially other
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..data.gold import Featurizer, GoldPart
 
 log = logging.getLogger(__name__)
+#: The CRD's pattern for source.symbols (enforced by the API server, re-checked here).
+SYMBOL_RE = re.compile(r"[A-Z0-9_]{2,20}")
 
 
 class SymbolTask(BaseModel):
@@ -117,6 +120,10 @@ def validate_spec(payload: dict[str, Any]) -> DataPipelineSpec:
         raise SpecError("source.start is required for binance", hint="set source.start")
     if src.start and src.end and src.start >= src.end:
         raise SpecError("source.start must be before source.end", hint="fix the range")
+    bad = [s for s in src.symbols if not SYMBOL_RE.fullmatch(s)]
+    if bad:  # symbols become lake paths: never let one escape its partition
+        raise SpecError(f"source.symbols {bad} are not valid symbols",
+                        hint="use 2-20 characters A-Z, 0-9 or _, e.g. BTCUSDT")
     if len(set(src.symbols)) != len(src.symbols):
         raise SpecError(f"source.symbols has duplicates: {src.symbols}",
                         hint="list each symbol once")
@@ -127,7 +134,7 @@ def run_pipeline(spec: DataPipelineSpec, root: str, namespace: str, name: str,
                  featurizer: Featurizer | None = None) -> dict[str, Any]:
     """Run the pipeline and return the job outputs (raises MltaError on expected failures)."""
     from ..data.gold import GoldPart, commit_gold
-    from ..data.lake import gold_dir, version_writer
+    from ..data.lake import gold_dir, sweep_stale_temp, version_writer
     from ..data.sources import enum_value, source_key
 
     src = spec.source
@@ -135,6 +142,9 @@ def run_pipeline(spec: DataPipelineSpec, root: str, namespace: str, name: str,
     interval = enum_value(src.interval)
     policy = enum_value(spec.quality.policy)
     digest = spec_hash(spec.model_dump(mode="json", by_alias=True, exclude={"storage"}))
+    swept = sweep_stale_temp(gold_dir(root, namespace, name))
+    if swept:
+        log.info("removed temp dirs of killed runs", extra={"dirs": ",".join(swept)})
     with version_writer(gold_dir(root, namespace, name)) as writer:
         tasks = [SymbolTask(
             root=root, source=src.to_wire(), source_key=key, symbol=symbol, interval=interval,

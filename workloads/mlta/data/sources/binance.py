@@ -154,12 +154,13 @@ class BinanceSource:
         interval_ms = self._interval_ms(interval)
         lo = to_ms(start) if start is not None else 0
         hi_req = to_ms(end) if end is not None else None
-        if hi_req is not None and lo > hi_req:
-            if lo - hi_req < interval_ms:  # a resume point just past the end: nothing to do
-                return
+        if hi_req is not None and lo > hi_req and lo - hi_req >= interval_ms:
             raise SpecError(
                 f"start {start} is after end {end}",
                 hint="give a start before the end (resume points past the end fetch nothing)")
+        if hi_req is not None and lo >= hi_req:
+            return  # caught up: a resume point at (or within one interval past) the end
+        self.stats = dict.fromkeys(self.stats, 0)
         exchange_symbol = self.validate_symbol(symbol)
         server_ms = self.server_time_ms()
         # The candle containing server time is still open: only candles before it are final.
