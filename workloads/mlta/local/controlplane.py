@@ -99,9 +99,18 @@ current-context: mlta-local
 """)
 
 
+def _reap(pid: int) -> None:
+    """Collect an exited child of ours, so it does not linger as a zombie that looks alive."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
 def _pid_alive(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text())
+        _reap(pid)
         os.kill(pid, 0)
         return pid
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):

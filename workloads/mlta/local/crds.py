@@ -56,12 +56,13 @@ def wait_established(cp: ControlPlane, names: list[str], timeout: float = 60) ->
     deadline = time.monotonic() + timeout
     pending = list(names)
     while pending and time.monotonic() < deadline:
-        res = subprocess.run(
-            cp.kubectl() + ["get", "crd", *pending, "-o",
-                            "jsonpath={range .items[*]}{.metadata.name} "
-                            "{.status.conditions[?(@.type=='Established')].status}{'\\n'}{end}"],
-            capture_output=True, text=True)
-        ready = {line.split()[0] for line in res.stdout.splitlines() if line.endswith(" True")}
+        res = subprocess.run(cp.kubectl() + ["get", "crd", "-o", "json"], capture_output=True, text=True)
+        items = json.loads(res.stdout).get("items", []) if res.returncode == 0 else []
+        ready = {
+            crd["metadata"]["name"] for crd in items
+            if any(c.get("type") == "Established" and c.get("status") == "True"
+                   for c in (crd.get("status") or {}).get("conditions") or [])
+        }
         pending = [n for n in pending if n not in ready]
         if pending:
             time.sleep(0.3)

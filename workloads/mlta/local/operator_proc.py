@@ -19,6 +19,10 @@ def _pid_file(state_dir: Path) -> Path:
 def running(state_dir: Path = CACHE / "cluster") -> int | None:
     try:
         pid = int(_pid_file(state_dir).read_text())
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reap our own exited child (a zombie looks alive)
+        except ChildProcessError:
+            pass
         os.kill(pid, 0)
         return pid
     except (FileNotFoundError, ValueError, ProcessLookupError):
