@@ -239,8 +239,7 @@ class FakeBinance:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeBinance is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> FakeBinance:
         for symbol, intervals in self.symbols.items():  # render up front (cached per process)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -149,8 +149,12 @@ class BinanceSource:
 
     def iter_pages(
         self, symbol: str, interval: str, start: datetime | None, end: datetime | None
-    ) -> Iterator[pa.Table]:
-        """Yield non-empty pages in time order; each page continues where the previous ended."""
+    ) -> Generator[pa.Table, None, None]:
+        """Yield non-empty pages in time order; each page continues where the previous ended.
+
+        A caller that persists each page before asking for the next loses nothing when it is
+        killed: it resumes with ``start`` = last stored open time + one interval.
+        """
         interval_ms = self._interval_ms(interval)
         lo = to_ms(start) if start is not None else 0
         hi_req = to_ms(end) if end is not None else None
