@@ -82,7 +82,8 @@ class BinanceSource:
 
     ``max_retries`` counts retries after the first attempt. ``max_retry_after`` caps how long
     a 418 ban may make us wait before we give up and report it. ``clock`` is the local wall
-    clock in seconds (injected with ``sleep`` by tests that fake time).
+    clock in seconds (injected with ``sleep`` by tests that fake time). ``name`` is what the
+    lake calls this source (e.g. ``sources.source_key``, which tells exchange URLs apart).
     """
 
     name = "binance"
@@ -100,12 +101,14 @@ class BinanceSource:
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
         max_retry_after: float = 300.0,
+        name: str = "binance",
     ) -> None:
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise SpecError(f"page_limit={page_limit} is out of range",
                             hint=f"Binance serves 1..{MAX_PAGE_LIMIT} klines per request")
         if max_retries < 0:
             raise SpecError(f"max_retries={max_retries} must be >= 0")
+        self.name = name  # the lake's partition key for this configuration
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
