@@ -1,0 +1,161 @@
+"""The demo's path, checked: kubectl apply examples/ -> operator -> Ray jobs -> Ray Serve A/B.
+
+Real kube-apiserver + etcd, real Ray, the real operator process; nothing mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mlta.local.controlplane import ControlPlane
+from mlta.registry import read_metadata
+from tests.e2e.conftest import REPO, kubectl
+from tests.support.ray_cluster import RayCluster, wait_for
+
+NS = "e2e"
+KINDS = "datapipelines,trainingjobs,modeldeployments"
+
+
+def get_all(cp: ControlPlane) -> list[dict[str, Any]]:
+    return list(json.loads(kubectl(cp, "-n", NS, "get", KINDS, "-o", "json").stdout)["items"])
+
+
+def phases(cp: ControlPlane) -> dict[str, str]:
+    return {f"{o['kind']}/{o['metadata']['name']}": (o.get("status") or {}).get("phase", "Pending")
+            for o in get_all(cp)}
+
+
+@pytest.fixture(scope="module")
+def applied(control_plane: ControlPlane, operator_log: Path) -> list[dict[str, Any]]:
+    kubectl(control_plane, "create", "namespace", NS)
+    for manifest in sorted((REPO / "examples").glob("*.yaml")):
+        kubectl(control_plane, "-n", NS, "apply", "-f", str(manifest))
+
+    def all_ready() -> list[dict[str, Any]] | None:
+        items = get_all(control_plane)
+        failed = [o for o in items if (o.get("status") or {}).get("phase") == "Failed"]
+        if failed:
+            raise AssertionError(f"failed: {[(o['metadata']['name'], o['status']) for o in failed]}")
+        ok = len(items) == 4 and all((o.get("status") or {}).get("phase") == "Ready" for o in items)
+        return items if ok else None
+
+    try:
+        return wait_for(all_ready, timeout=900, what="all examples Ready", interval=2)  # type: ignore[no-any-return]
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}; phases {phases(control_plane)}; operator log tail:\n"
+                             f"{operator_log.read_text()[-4000:]}") from exc
+
+
+@pytest.mark.e2e
+def test_kubectl_get_mlta_lists_all_ready(control_plane: ControlPlane, applied: list[dict[str, Any]]) -> None:
+    out = kubectl(control_plane, "-n", NS, "get", "mlta").stdout
+    for name in ("crypto-5m", "lgbm-deep", "lgbm-fast", "direction-ab"):
+        line = next((ln for ln in out.splitlines() if name in ln), "")
+        assert "Ready" in line, out
+    for obj in applied:
+        st = obj["status"]
+        assert st["observedGeneration"] == obj["metadata"]["generation"]
+        ready = next(c for c in st["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "True" and ready["observedGeneration"] == obj["metadata"]["generation"]
+
+
+@pytest.mark.e2e
+def test_status_carries_lineage(applied: list[dict[str, Any]]) -> None:
+    by_name = {o["metadata"]["name"]: o for o in applied}
+    pipeline = by_name["crypto-5m"]["status"]
+    assert pipeline["rows"] > 1000 and pipeline["featureCount"] >= 5
+    for job in ("lgbm-deep", "lgbm-fast"):
+        st = by_name[job]["status"]
+        assert st["datasetVersion"] == pipeline["datasetVersion"]
+        meta = read_metadata(st["modelUri"])
+        assert meta.version == st["modelVersion"]
+        assert meta.lineage["datasetVersion"] == pipeline["datasetVersion"]
+        assert 0.0 <= st["metrics"]["score"] <= 1.0
+
+
+@pytest.mark.e2e
+def test_predictions_follow_the_split(applied: list[dict[str, Any]], ray_cluster: RayCluster) -> None:
+    deployment = next(o for o in applied if o["kind"] == "ModelDeployment")["status"]
+    versions = {v["name"]: v["modelVersion"] for v in deployment["variants"]}
+    columns = read_metadata(deployment["variants"][0]["modelUri"]).feature_columns
+    rng = random.Random(1)
+    counts: Counter[str] = Counter()
+    with httpx.Client(timeout=30) as client:
+        for _ in range(400):
+            features = {c: rng.uniform(-1, 1) for c in columns}
+            resp = client.post(deployment["endpoint"], json={"key": f"k{rng.random()}", "features": features})
+            assert resp.status_code == 200, resp.text
+            body = resp.json()
+            counts[body["variant"]] += 1
+            assert body["modelVersion"] == versions[body["variant"]]
+            assert 0.0 <= body["prediction"] <= 1.0
+    share = counts["champion"] / 400
+    assert 0.72 <= share <= 0.88, counts  # 80/20 within sampling noise (sd ~2%)
+
+
+@pytest.mark.e2e
+def test_correlation_id_follows_cr_into_ray_job(
+    applied: list[dict[str, Any]], operator_log: Path, ray_cluster: RayCluster
+) -> None:
+    pipeline = next(o for o in applied if o["kind"] == "DataPipeline")["status"]
+    cid, sid = pipeline["correlationId"], pipeline["submissionId"]
+    operator_lines = [json.loads(ln) for ln in operator_log.read_text().splitlines() if ln.startswith("{")]
+    assert any(rec.get("correlation_id") == cid for rec in operator_lines)
+    logs = httpx.get(f"{ray_cluster.dashboard_url}/api/jobs/{sid}/logs", timeout=10).json()["logs"]
+    job_lines = [json.loads(ln) for ln in logs.splitlines() if ln.startswith("{")]
+    assert job_lines and all(rec.get("correlation_id") == cid for rec in job_lines)
+
+
+@pytest.mark.e2e
+def test_workload_failure_sets_ready_false_with_reason(
+    control_plane: ControlPlane, applied: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-dir"
+    manifest = f"""
+apiVersion: mlta.io/v1alpha1
+kind: DataPipeline
+metadata: {{name: broken-files, namespace: {NS}}}
+spec:
+  source: {{type: files, symbols: [BTCUSDT], interval: 5m, files: {{uri: "file://{missing}", format: feather}}}}
+"""
+    kubectl(control_plane, "apply", "-f", "-", stdin=manifest)
+
+    def failed() -> dict[str, Any] | None:
+        obj = json.loads(kubectl(control_plane, "-n", NS, "get", "datapipeline", "broken-files",
+                                 "-o", "json").stdout)
+        st = obj.get("status") or {}
+        return st if st.get("phase") == "Failed" else None
+
+    status = wait_for(failed, timeout=300, what="broken-files to fail", interval=1)
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"
+    assert ready["reason"] == "DataError"
+    assert "no-such-dir" in ready["message"]
+    kubectl(control_plane, "-n", NS, "delete", "datapipeline", "broken-files", "--wait=true")
+
+
+@pytest.mark.e2e
+def test_delete_removes_serve_app_through_finalizer(
+    control_plane: ControlPlane, applied: list[dict[str, Any]], ray_cluster: RayCluster
+) -> None:
+    deployment = next(o for o in applied if o["kind"] == "ModelDeployment")
+    app = deployment["status"]["appName"]
+    endpoint = deployment["status"]["endpoint"]
+    assert deployment["metadata"].get("finalizers"), "operator must hold a finalizer"
+    kubectl(control_plane, "-n", NS, "delete", "modeldeployment", "direction-ab", "--wait=true",
+            "--timeout=120s")
+
+    def app_gone() -> bool:
+        apps = httpx.get(f"{ray_cluster.dashboard_url}/api/serve/applications/", timeout=10).json()
+        return app not in (apps.get("applications") or {})
+
+    wait_for(app_gone, timeout=120, what="Serve app deleted")
+    wait_for(lambda: httpx.post(endpoint, json={}, timeout=5).status_code == 404, timeout=60,
+             what="route removed")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from mlta.config import Backend, load_settings
+from mlta.errors import ConfigError
+from mlta.logs import JsonFormatter, correlated
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+@pytest.mark.parametrize("env", ["development", "testing", "production"])
+def test_each_overlay_loads(env: str) -> None:
+    s = load_settings(env=env, config_dir=REPO_CONFIG, environ={})
+    assert s.env == env
+    assert s.storage.uri.startswith(("file:///", "s3://"))
+
+
+def test_overlay_and_env_precedence() -> None:
+    prod = load_settings(env="production", config_dir=REPO_CONFIG, environ={})
+    assert prod.operator.backend == Backend.KUBERAY and prod.log.format == "json"
+    dev = load_settings(env="development", config_dir=REPO_CONFIG,
+                        environ={"MLTA_OPERATOR__BACKEND": "kuberay", "MLTA_OPERATOR__NAMESPACES": "[a, b]"})
+    assert dev.operator.backend == Backend.KUBERAY and dev.operator.namespaces == ["a", "b"]
+    assert dev.log.format == "text"
+
+
+def test_bad_value_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"operator\.poll_interval_seconds"):
+        load_settings(env="testing", config_dir=REPO_CONFIG,
+                      environ={"MLTA_OPERATOR__POLL_INTERVAL_SECONDS": "-1"})
+    with pytest.raises(ConfigError, match="MLTA_ENV"):
+        load_settings(env="staging", config_dir=REPO_CONFIG, environ={})
+
+
+def test_bad_file_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("ray:\n  dashbord_url: http://x\n")
+    with pytest.raises(ConfigError, match=r"ray\.dashbord_url"):
+        load_settings(env="testing", config_dir=tmp_path, environ={})
+    (tmp_path / "settings.yaml").write_text("ray: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(env="testing", config_dir=tmp_path, environ={})
+
+
+def test_json_logs_carry_correlation_id() -> None:
+    record = logging.LogRecord("mlta.x", logging.INFO, __file__, 1, "hello %s", ("there",), None)
+    record.symbol = "BTCUSDT"
+    with correlated("abc-g1"):
+        line = JsonFormatter().format(record)
+    payload = json.loads(line)
+    assert payload["msg"] == "hello there" and payload["correlation_id"] == "abc-g1"
+    assert payload["symbol"] == "BTCUSDT" and payload["level"] == "INFO"
