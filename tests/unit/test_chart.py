@@ -188,3 +188,15 @@ def test_include_crds_renders_the_generated_crds() -> None:
     crds = [d for d in _render("--include-crds") if d["kind"] == "CustomResourceDefinition"]
     assert sorted(crds, key=lambda c: c["metadata"]["name"]) == sorted(
         build_all(), key=lambda c: c["metadata"]["name"])
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not installed")
+def test_terraform_files_are_formatted() -> None:
+    """`terraform fmt` parses every file (syntax errors fail) and finds nothing to rewrite."""
+    terraform = shutil.which("terraform")
+    assert terraform is not None
+    res = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(REPO / "terraform")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    module = REPO / "terraform" / "modules" / "mlta-platform"
+    assert {p.name for p in module.glob("*.tf")} >= {"main.tf", "variables.tf", "outputs.tf"}
