@@ -138,13 +138,18 @@ class Indicator:
             )
         arrays = [np.ascontiguousarray(data[name], dtype=np.float64) for name in self.inputs]
         n = arrays[0].size
+        kernel = _resolve_kernel(self.kernel)
+        args = [resolved[p.name] for p in self.params]
+        warm = int(self.lookback(resolved))
+        if n > warm and all(np.isfinite(arr).all() for arr in arrays):
+            # the common case: one finite segment, the kernel's arrays are the result
+            result = kernel(*arrays, *args)
+            parts = result if isinstance(result, tuple) else (result,)
+            return dict(zip(self.outputs, parts, strict=True))
         outs = [np.full(n, np.nan) for _ in self.outputs]
         good = np.ones(n, dtype=bool)
         for arr in arrays:
             good &= np.isfinite(arr)
-        kernel = _resolve_kernel(self.kernel)
-        args = [resolved[p.name] for p in self.params]
-        warm = int(self.lookback(resolved))
         for start, stop in _segments(good):
             if stop - start <= warm:
                 continue

@@ -23,22 +23,22 @@ def first_valid(x: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def rolling_sum(x: np.ndarray, w: int) -> np.ndarray:
-    """Sum of the last ``w`` values, re-summed exactly every ``w`` steps (see package doc)."""
+def rolling_sum(x: np.ndarray, w: int, divisor: float = 1.0) -> np.ndarray:
+    """Sum of the last ``w`` values (divided by ``divisor``), re-summed exactly every ``w``
+    steps (see the package doc). Blocks of ``w`` rows avoid a modulo per row."""
     n = x.size
     out = nan_like(x)
     s = first_valid(x)
     if n - s < w:
         return out
-    acc = 0.0
-    for t in range(s + w - 1, n):
-        if (t - s - w + 1) % w == 0:
-            acc = 0.0
-            for j in range(t - w + 1, t + 1):
-                acc += x[j]
-        else:
+    for block in range(s + w - 1, n, w):
+        acc = 0.0
+        for j in range(block - w + 1, block + 1):
+            acc += x[j]
+        out[block] = acc / divisor
+        for t in range(block + 1, min(block + w, n)):
             acc += x[t] - x[t - w]
-        out[t] = acc
+            out[t] = acc / divisor
     return out
 
 
@@ -56,27 +56,24 @@ def rolling_mean_var(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     s = first_valid(x)
     if n - s < w:
         return mean, var
-    k = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    for t in range(s + w - 1, n):
-        if (t - s - w + 1) % w == 0:
-            k = x[t]
-            s1 = 0.0
-            s2 = 0.0
-            for j in range(t - w + 1, t + 1):
-                d = x[j] - k
-                s1 += d
-                s2 += d * d
-        else:
-            d_in = x[t] - k
-            d_out = x[t - w] - k
-            s1 += d_in - d_out
-            s2 += d_in * d_in - d_out * d_out
-        m = s1 / w
-        mean[t] = k + m
-        v = s2 / w - m * m
-        var[t] = v if v > 0.0 else 0.0
+    for block in range(s + w - 1, n, w):
+        k = x[block]
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(block - w + 1, block + 1):
+            d = x[j] - k
+            s1 += d
+            s2 += d * d
+        for t in range(block, min(block + w, n)):
+            if t > block:
+                d_in = x[t] - k
+                d_out = x[t - w] - k
+                s1 += d_in - d_out
+                s2 += d_in * d_in - d_out * d_out
+            m = s1 / w
+            mean[t] = k + m
+            v = s2 / w - m * m
+            var[t] = v if v > 0.0 else 0.0
     return mean, var
 
 

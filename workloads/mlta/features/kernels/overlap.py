@@ -21,8 +21,7 @@ from ._common import (
 
 @njit(cache=True)
 def sma(x: np.ndarray, w: int) -> np.ndarray:
-    out = rolling_sum(x, w)
-    return out / w
+    return rolling_sum(x, w, float(w))
 
 
 @njit(cache=True)
@@ -34,20 +33,18 @@ def wma(x: np.ndarray, w: int) -> np.ndarray:
     if n - s < w:
         return out
     divider = w * (w + 1) / 2.0
-    plain = 0.0
-    weighted = 0.0
-    for t in range(s + w - 1, n):
-        if (t - s - w + 1) % w == 0:
-            plain = 0.0
-            weighted = 0.0
-            for j in range(w):
-                v = x[t - w + 1 + j]
-                plain += v
-                weighted += v * (j + 1)
-        else:
+    for block in range(s + w - 1, n, w):
+        plain = 0.0
+        weighted = 0.0
+        for j in range(w):
+            v = x[block - w + 1 + j]
+            plain += v
+            weighted += v * (j + 1)
+        out[block] = weighted / divider
+        for t in range(block + 1, min(block + w, n)):
             weighted += w * x[t] - plain
             plain += x[t] - x[t - w]
-        out[t] = weighted / divider
+            out[t] = weighted / divider
     return out
 
 
