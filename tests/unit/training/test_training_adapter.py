@@ -83,3 +83,18 @@ def test_fit_is_reproducible_and_save_load_predicts_identically(tmp_path: Path) 
     loaded = get_adapter("lightgbm").load(f"file://{tmp_path}/{name}")
     # columns in another order: predict selects by the model's feature names
     np.testing.assert_array_equal(adapter.predict(loaded, X[["f_b", "f_a"]]), p1)
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlta.training.adapters.lightgbm import default_threads
+
+    monkeypatch.delenv("MLTA_TRAIN_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert default_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert default_threads() == 3
+    monkeypatch.setenv("MLTA_TRAIN_THREADS", "2")
+    assert LightGBMAdapter().params["num_threads"] == 2
+    monkeypatch.setenv("MLTA_TRAIN_THREADS", "many")
+    with pytest.raises(SpecError, match="MLTA_TRAIN_THREADS"):
+        default_threads()

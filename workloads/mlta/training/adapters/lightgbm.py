@@ -84,16 +84,24 @@ def map_params(params: dict[str, float]) -> dict[str, Any]:
 
 
 def default_threads() -> int:
-    """MLTA_TRAIN_THREADS, else at most 2 (the embedded default runs on small machines)."""
-    raw = os.environ.get("MLTA_TRAIN_THREADS", "")
-    if raw.strip():
+    """MLTA_TRAIN_THREADS, else OMP_NUM_THREADS (Ray sets it to a task's CPUs), else 1.
+
+    One thread by default: on a small shared machine (the embedded default runs everything
+    on one laptop) OpenMP threads that outnumber free cores spin and slow training down by
+    an order of magnitude; a cluster job sets MLTA_TRAIN_THREADS to the CPUs it reserved.
+    """
+    for var in ("MLTA_TRAIN_THREADS", "OMP_NUM_THREADS"):
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            continue
         try:
             threads = int(raw)
         except ValueError as exc:
-            raise SpecError(f"MLTA_TRAIN_THREADS={raw!r} is not an integer") from exc
+            raise SpecError(f"{var}={raw!r} is not an integer",
+                            hint=f"set {var} to a positive whole number") from exc
         if threads >= 1:
             return threads
-    return max(1, min(2, os.cpu_count() or 1))
+    return 1
 
 
 class LightGBMAdapter:
