@@ -66,8 +66,14 @@ def read_manifest(version_uri: str) -> DatasetManifest | None:
     return DatasetManifest.model_validate(storage.read_json(uri))
 
 
+#: Filesystems where moving a directory is one atomic rename.
+RENAMING_FILESYSTEMS = ("local", "hdfs")
+
+
 def _rename(fs: pafs.FileSystem, src: str, dst: str) -> None:
-    """Move a directory into place (a single rename on local filesystems)."""
+    """Move a directory into place: one rename; NotImplementedError on object stores."""
+    if fs.type_name not in RENAMING_FILESYSTEMS:
+        raise NotImplementedError(f"{fs.type_name} cannot rename directories")
     fs.move(src, dst)
 
 
