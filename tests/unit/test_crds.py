@@ -286,8 +286,12 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from mlta.local import controlplane as cpmod
     from mlta.local.crds import apply, mlta_crd_files
 
+    etcd_port = _free_port_pair()
+    api_port = _free_port_pair()
+    while api_port in (etcd_port, etcd_port + 1):
+        api_port = _free_port_pair()
     cp = cpmod.ControlPlane(state_dir=tmp_path_factory.mktemp("apiserver"),
-                            etcd_port=_free_port_pair(), apiserver_port=_free_port_pair())
+                            etcd_port=etcd_port, apiserver_port=api_port)
     if not all((cp.bin_dir / b).exists() for b in ("etcd", "kube-apiserver", "kubectl")):
         pytest.skip(f"control-plane binaries not built in {cp.bin_dir} (make cluster builds them)")
     if shutil.which("openssl") is None:
