@@ -31,9 +31,11 @@ def _spec(candles_dir: Path) -> dict[str, Any]:
 
 @pytest.fixture()
 def ray_driver(ray_cluster: RayCluster) -> Iterator[None]:
+    import logging
+
     import ray
 
-    ray.init(address=ray_cluster.address, logging_level="WARNING", log_to_driver=False)
+    ray.init(address=ray_cluster.address, logging_level=logging.WARNING, log_to_driver=False)
     try:
         yield
     finally:

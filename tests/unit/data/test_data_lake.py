@@ -99,7 +99,8 @@ def test_rerun_is_idempotent_and_a_spec_change_makes_a_new_version(lake: str) ->
     assert stricter["datasetVersion"] != first["datasetVersion"]
     gold = catalog.list_versions(lake, "gold/default/p")
     assert [m.version for m in gold] == [first["datasetVersion"], stricter["datasetVersion"]]
-    assert catalog.latest_version(lake, "gold/default/p").version == stricter["datasetVersion"]
+    latest = catalog.latest_version(lake, "gold/default/p")
+    assert latest is not None and latest.version == stricter["datasetVersion"]
 
 
 def test_a_crash_between_write_and_rename_leaves_nothing_visible(lake: str,
@@ -219,11 +220,15 @@ def test_read_dataset_rejects_tampered_missing_and_non_gold_data(lake: str) -> N
 def test_silver_versions_are_typed_and_content_addressed(lake: str) -> None:
     run_pipeline(_spec(), lake, "default", "p", featurizer=simple_features)
     source = catalog.list_manifests(lake, "silver")[0].source
-    kwargs = {"source": source, "symbol": "BTCUSDT", "interval": "5m", "max_gap_ratio": 0.05}
-    manifest, table = write_silver(lake, policy="repair", **kwargs)
-    again, _ = write_silver(lake, policy="repair", **kwargs)
+
+    def silver(policy: str):
+        return write_silver(lake, source=source, symbol="BTCUSDT", interval="5m",
+                            policy=policy, max_gap_ratio=0.05)
+
+    manifest, table = silver("repair")
+    again, _ = silver("repair")
     assert again == manifest  # same version, the committed manifest returned as is
-    warn, _ = write_silver(lake, policy="warn", **kwargs)
+    warn, _ = silver("warn")
     assert warn.version != manifest.version and warn.content_hash == manifest.content_hash
     assert [f"{f.name}:{f.type}" for f in table.schema] == [
         "open_time:timestamp[ms, tz=UTC]", "close_time:timestamp[ms, tz=UTC]",
