@@ -6,8 +6,9 @@ read-after-write consistency (POSIX files, S3 since 2020):
 
 1. pick ``n`` = one past the highest owned number, skipping numbers that hold a claim
    left by a crashed trainer (see :class:`_Staleness`);
-2. write the claim ``_claims/{n}/{token}.claim`` (token = hash of the submission id);
-3. list ``_claims/{n}/``: if our claim is the only one, version ``n`` is ours, recorded in
+2. write the claim ``_claims/{n}/{token}.{nonce}.claim`` (token = hash of the submission
+   id, nonce = this attempt, so a twin run of the same submission never deletes ours);
+3. list ``_claims/{n}/``: if every claim there is our token's, version ``n`` is ours, recorded in
    ``_claims/{n}/{token}.owner``; otherwise withdraw our claim, wait a jittered moment and
    retry (usually the same ``n``, so contention leaves no gaps in the numbering).
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+import uuid
 from dataclasses import dataclass
 
 from .. import storage
@@ -56,6 +58,7 @@ class _Claims:
     def __init__(self, storage_uri: str, name: str) -> None:
         self.uri = storage.join(storage_uri, "registry", name, CLAIMS_DIR)
         self.fs, self.path = storage.resolve(self.uri)
+        self.nonce = uuid.uuid4().hex[:16]
         try:  # directories are never removed, so listing never races their creation
             self.fs.create_dir(self.path, recursive=True)
         except OSError as exc:
@@ -91,17 +94,20 @@ class _Claims:
     def files(self, number: int) -> dict[str, float]:
         return self.scan().get(number, {})
 
+    def claim_name(self, token: str) -> str:
+        return f"{token}.{self.nonce}{CLAIM_SUFFIX}"
+
     def claim(self, number: int, token: str, submission_id: str) -> None:
         storage.write_bytes_atomic(
-            storage.join(self.uri, str(number), token + CLAIM_SUFFIX), submission_id.encode())
+            storage.join(self.uri, str(number), self.claim_name(token)), submission_id.encode())
 
-    def withdraw(self, number: int, token: str) -> None:
+    def withdraw(self, number: int, file_name: str) -> None:
         try:
-            self.fs.delete_file(f"{self.path}/{number}/{token}{CLAIM_SUFFIX}")
+            self.fs.delete_file(f"{self.path}/{number}/{file_name}")
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise StorageError(f"withdrawing claim {number}/{token} failed: {exc}") from exc
+            raise StorageError(f"withdrawing claim {number}/{file_name} failed: {exc}") from exc
 
     def owner(self, number: int) -> str | None:
         """The submission id recorded as owner of ``number``, if any."""
@@ -115,8 +121,13 @@ class _Claims:
             storage.join(self.uri, str(number), token + OWNER_SUFFIX), submission_id.encode())
 
 
+def _claim_files(files: dict[str, float]) -> list[str]:
+    return [f for f in files if f.endswith(CLAIM_SUFFIX)]
+
+
 def _claims_of(files: dict[str, float]) -> set[str]:
-    return {f[: -len(CLAIM_SUFFIX)] for f in files if f.endswith(CLAIM_SUFFIX)}
+    """The tokens (submissions) holding a claim among ``files``."""
+    return {f.split(".", 1)[0] for f in _claim_files(files)}
 
 
 def _owned(files: dict[str, float]) -> bool:
@@ -133,14 +144,16 @@ def _previous(claims: _Claims, token: str, submission_id: str) -> int | None:
     owned = _owned_by(tree, token)
     if owned is not None:
         return owned
-    mine = [n for n in sorted(tree) if token + CLAIM_SUFFIX in tree[n]]
+    mine = [n for n in sorted(tree) if token in _claims_of(tree[n])]
     for number in mine:
         # Our claim survived a crash. With no owner and no rival claim we had won (a winner
         # is the only claimant); otherwise it is a lost claim and goes away.
         if not _owned(tree[number]) and _claims_of(claims.files(number)) == {token}:
             claims.set_owner(number, token, submission_id)
             return number
-        claims.withdraw(number, token)
+        for name in _claim_files(tree[number]):
+            if name.split(".", 1)[0] == token:
+                claims.withdraw(number, name)
     return None
 
 
@@ -161,9 +174,11 @@ class _Staleness:
         if _owned(files):
             return True
         now_wall, now = time.time(), time.monotonic()
-        for rival in _claims_of(files) - {token}:
+        for rival in _claim_files(files):
+            if rival.split(".", 1)[0] == token:
+                continue
             seen = self.first_seen.setdefault((number, rival), now)
-            if now - seen > self.after or now_wall - files[rival + CLAIM_SUFFIX] > OLD_SECONDS:
+            if now - seen > self.after or now_wall - files[rival] > OLD_SECONDS:
                 return True
         return False
 
@@ -195,7 +210,7 @@ def allocate_version(
         if _claims_of(claims.files(number)) == {token}:
             claims.set_owner(number, token, submission_id)
             return Allocation(f"v{number}", reused=False)
-        claims.withdraw(number, token)
+        claims.withdraw(number, claims.claim_name(token))
         # Back off for a random moment so that contenders stop colliding.
         attempt += 1
         time.sleep(rng.uniform(0.002, 0.02) * min(attempt, 10))
