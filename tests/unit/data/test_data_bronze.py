@@ -138,3 +138,28 @@ def test_a_batch_killed_before_its_manifest_is_invisible_and_redone(lake: str,
 def test_empty_fetch_writes_nothing(lake: str) -> None:
     assert bronze.write_batch(lake, "s", "X", "5m", to_table(candles(0))) is None
     assert not storage.exists(bronze_dir(lake, "s", "X", "5m"))
+
+
+class _Counting:
+    """A real SampleSource that records the windows it was asked for."""
+
+    def __init__(self, inner: SampleSource) -> None:
+        self.inner, self.name = inner, inner.name
+        self.calls: list[tuple[datetime | None, datetime | None]] = []
+
+    def fetch(self, symbol: str, interval: str, start: datetime | None,
+              end: datetime | None) -> pa.Table:
+        self.calls.append((start, end))
+        return self.inner.fetch(symbol, interval, start, end)
+
+
+def test_an_empty_head_window_is_not_fetched_again(lake: str) -> None:
+    before_listing = DEFAULT_ORIGIN - timedelta(days=3)  # the stream starts at its origin
+    src = _Counting(SampleSource(seed=6, bars=300))
+    [batch] = bronze.ingest(lake, "sample-k", src, "BTCUSDT", "5m", before_listing, None)
+    assert batch.time_range.start == DEFAULT_ORIGIN
+    assert batch.requested_range is not None and batch.requested_range.start == before_listing
+    assert bronze.covered_from(lake, "sample-k", "BTCUSDT", "5m") == before_listing
+    src.calls.clear()
+    assert bronze.ingest(lake, "sample-k", src, "BTCUSDT", "5m", before_listing, None) == []
+    assert src.calls == [(DEFAULT_ORIGIN + timedelta(minutes=5 * 300), None)]  # the tail only

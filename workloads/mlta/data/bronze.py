@@ -82,14 +82,30 @@ def stored_range(root: str, source: str, symbol: str,
     return min(starts), max(ends)
 
 
+def covered_from(root: str, source: str, symbol: str, interval: str) -> datetime | None:
+    """The earliest time already fetched: a batch's requested start, or its first candle.
+
+    A window before the first candle that was requested and came back empty (before a
+    listing date, say) is not asked for again on every run.
+    """
+    starts = []
+    for batch in list_batches(root, source, symbol, interval):
+        if batch.time_range.start is not None:
+            starts.append(batch.time_range.start)
+        if batch.requested_range is not None and batch.requested_range.start is not None:
+            starts.append(batch.requested_range.start)
+    return min(starts) if starts else None
+
+
 def last_open_time(root: str, source: str, symbol: str, interval: str) -> datetime | None:
     """The last stored open time; fetching resumes at this plus one interval."""
     found = stored_range(root, source, symbol, interval)
     return found[1] if found else None
 
 
-def write_batch(root: str, source: str, symbol: str, interval: str,
-                table: pa.Table) -> DatasetManifest | None:
+def write_batch(root: str, source: str, symbol: str, interval: str, table: pa.Table,
+                requested: tuple[datetime | None, datetime | None] | None = None,
+                ) -> DatasetManifest | None:
     """Append ``table`` as one batch; None when it is empty. Same rows -> same batch id."""
     import pyarrow.compute as pc
 
@@ -130,6 +146,7 @@ def write_batch(root: str, source: str, symbol: str, interval: str,
         symbols=[symbol], source=source, interval=interval,
         time_range=TimeRange(start=pc.min(times).as_py(), end=pc.max(times).as_py()),
         columns=schema_of(table), files=files,
+        requested_range=TimeRange(start=requested[0], end=requested[1]) if requested else None,
     )
     storage.write_json_atomic(manifest_uri, manifest.model_dump(mode="json"))
     log.info("bronze batch written", extra={"symbol": symbol, "batch": batch,
@@ -161,8 +178,9 @@ def ingest(root: str, source_key: str, source: CandleSource, symbol: str, interv
         windows = [(start, end)]
     else:
         first, last = stored
+        covered = covered_from(root, source_key, symbol, interval) or first
         windows = []
-        if start is not None and start < first:
+        if start is not None and start < covered:
             windows.append((start, first if end is None else min(first, end)))
         resume = last + step
         windows.append((resume if start is None else max(start, resume), end))
@@ -176,7 +194,7 @@ def ingest(root: str, source_key: str, source: CandleSource, symbol: str, interv
             keep = pc.and_(keep, pc.greater_equal(table["open_time"], _ts_scalar(lo)))
         if hi is not None:
             keep = pc.and_(keep, pc.less(table["open_time"], _ts_scalar(hi)))
-        batch = write_batch(root, source_key, symbol, interval, table.filter(keep))
+        batch = write_batch(root, source_key, symbol, interval, table.filter(keep), (lo, hi))
         if batch is not None:
             written.append(batch)
     return written

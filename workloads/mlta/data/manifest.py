@@ -70,6 +70,8 @@ class DatasetManifest(BaseModel):
     source: str = ""
     interval: str = ""
     time_range: TimeRange = Field(default_factory=TimeRange)
+    requested_range: TimeRange | None = Field(
+        default=None, description="Bronze: the [start, end) window fetched (None = open).")
     columns: list[ColumnSchema] = Field(default_factory=list, description="The data's schema.")
     files: list[str] = Field(default_factory=list, description="Data files, relative to uri.")
     quality: dict[str, Any] = Field(default_factory=dict)
