@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mlta.data import catalog
 from mlta.data.lake import read_dataset
 from mlta.jobs.pipeline import run
 from mlta.specs import JobEnvelope, JobResult
@@ -81,9 +82,8 @@ def test_fail_policy_failure_is_a_typed_result(lake: str, candles_dir: Path) -> 
     result = _run(spec, lake)
     assert not result.ok and result.reason == "DataError"
     assert "ADA_BTC 5m: quality checks failed: completeness: 40 of 5760" in result.message
-    assert not (Path(lake.removeprefix("file://")) / "gold").exists() or not any(
-        p.name[0] != "." for p in (Path(lake.removeprefix("file://")) / "gold").rglob("*")
-        if p.name == "_manifest.json")
+    assert catalog.list_datasets(lake, "gold") == []  # nothing published
+    assert catalog.list_datasets(lake, "silver") == []  # fail stops before Silver too
 
 
 @pytest.mark.parametrize(("spec", "needle"), [
