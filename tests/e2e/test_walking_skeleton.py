@@ -136,7 +136,7 @@ spec:
     status = wait_for(failed, timeout=300, what="broken-files to fail", interval=1)
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "False"
-    assert ready["reason"] == "DataError"
+    assert ready["reason"] == "NotFound"  # the job's own typed reason, not a generic JobFailed
     assert "no-such-dir" in ready["message"]
     kubectl(control_plane, "-n", NS, "delete", "datapipeline", "broken-files", "--wait=true")
 
