@@ -123,7 +123,10 @@ apiVersion: mlta.io/v1alpha1
 kind: DataPipeline
 metadata: {{name: broken-files, namespace: {NS}}}
 spec:
-  source: {{type: files, symbols: [BTCUSDT], interval: 5m, files: {{uri: "file://{missing}", format: feather}}}}
+  source:
+    type: files
+    symbols: [BTCUSDT]
+    files: {{uri: "file://{missing}", format: feather}}
 """
     kubectl(control_plane, "apply", "-f", "-", stdin=manifest)
 
