@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup binaries crds crds-check cluster ray operator up down status demo test \
+.PHONY: setup binaries helm crds crds-check cluster ray operator up down status demo test \
         test-unit test-integration test-e2e lint typecheck bench clean
 
 setup:                      ## venv + packages (idempotent)
@@ -11,6 +11,9 @@ setup:                      ## venv + packages (idempotent)
 
 binaries: setup             ## build kube-apiserver, etcd, kubectl from Go modules (cached)
 	@scripts/build-control-plane.sh
+
+helm:                       ## build helm from its Go module (cached), for the chart tests
+	@scripts/build-helm.sh
 
 crds: setup                 ## regenerate crds/ and the chart's CRDs from the spec models
 	@$(PY) scripts/gen_crds.py
@@ -36,7 +39,7 @@ status:
 demo: binaries              ## the whole path: apply examples/, wait for Ready, predict, show the split
 	@$(PY) -m mlta.local demo
 
-test: setup binaries        ## lint + unit + integration (real Ray) + e2e (real API server)
+test: setup binaries helm   ## lint + unit + integration (real Ray) + e2e (real API server)
 	@$(PY) -m ruff check workloads operator tests scripts
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e
 

@@ -108,7 +108,8 @@ def reconcile_job(
                                  f"{engine.name} job {sid} submitted"))
     if not job.state.finished:
         reason = "JobRunning" if job.state == JobState.RUNNING else "JobPending"
-        return Outcome(cond.mark(status, generation, "progressing", reason, f"job {sid} {job.state.value.lower()}"))
+        message = f"job {sid} {job.state.value.lower()}"
+        return Outcome(cond.mark(status, generation, "progressing", reason, message))
     result = job.result
     if job.state == JobState.SUCCEEDED and result is not None and result.ok:
         for key in OUTPUT_FIELDS[kind]:

@@ -20,7 +20,7 @@ BODY: dict[str, Any] = {
 
 
 @pytest.fixture
-def settings():  # noqa: ANN201
+def settings():
     return load_settings(env="testing", environ={})
 
 
@@ -33,7 +33,7 @@ def test_submission_id_is_deterministic_and_generation_specific() -> None:
     assert len(long) < 100 and long.startswith("mlta-tj-")
 
 
-def test_ray_job_submission_carries_envelope_and_correlation(settings) -> None:  # noqa: ANN001
+def test_ray_job_submission_carries_envelope_and_correlation(settings) -> None:
     env = jobs.build_envelope(kind="DataPipeline", body=BODY, settings=settings,
                               submission_id="sid-1", correlation_id="cid-1")
     req = jobs.ray_job_submission(env, settings)
@@ -46,7 +46,7 @@ def test_ray_job_submission_carries_envelope_and_correlation(settings) -> None: 
     assert decoded.storage_uri == settings.storage.uri
 
 
-def test_rayjob_manifest_is_owned_by_the_cr(settings) -> None:  # noqa: ANN001
+def test_rayjob_manifest_is_owned_by_the_cr(settings) -> None:
     env = jobs.build_envelope(kind="DataPipeline", body=BODY, settings=settings,
                               submission_id="mlta-dp-" + "x" * 80, correlation_id="c")
     manifest = jobs.rayjob_manifest(env, BODY, settings, "mlta.io/v1alpha1")
@@ -61,7 +61,7 @@ def test_rayjob_manifest_is_owned_by_the_cr(settings) -> None:  # noqa: ANN001
         "image"] == settings.kuberay.image
 
 
-def test_serve_application_and_hash(settings) -> None:  # noqa: ANN001
+def test_serve_application_and_hash(settings) -> None:
     spec = ModelDeploymentSpec.model_validate({"variants": [
         {"name": "champion", "trainingJob": "deep", "weight": 80},
         {"name": "challenger", "trainingJob": "fast", "weight": 20, "replicas": 2}]})
@@ -84,7 +84,7 @@ def test_serve_application_and_hash(settings) -> None:  # noqa: ANN001
     assert serve.endpoint(settings, app) == "http://127.0.0.1:8000/mlta/ns/ab/predict"
 
 
-def test_rayservice_manifest_embeds_the_app(settings) -> None:  # noqa: ANN001
+def test_rayservice_manifest_embeds_the_app(settings) -> None:
     app = {"name": "mlta-ns-ab", "route_prefix": "/mlta/ns/ab", "import_path": "x:y", "args": {}}
     body = {"metadata": {"name": "ab", "namespace": "ns", "uid": "u"}}
     manifest = serve.rayservice_manifest(app, body, settings, "mlta.io/v1alpha1")
