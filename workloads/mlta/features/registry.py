@@ -72,7 +72,9 @@ class Indicator:
     input arrays (in ``inputs`` order) followed by the parameters (in ``params`` order) and
     returns one array per output. ``lookback(params)`` is the number of leading NaN rows of
     every output on finite data (TA-Lib's lookback). ``check`` validates relations between
-    parameters and returns an error message, or None.
+    parameters and returns an error message, or None. ``stream`` names the streaming form
+    (``"module.name"`` in ``mlta.features.streaming``'s ``STREAMS`` tables); None means the
+    one named like the kernel.
     """
 
     name: str
@@ -85,6 +87,7 @@ class Indicator:
     params: tuple[Param, ...] = ()
     check: Callable[[Params], str | None] | None = None
     talib: str | None = field(default=None, compare=False)
+    stream: str | None = field(default=None, compare=False)
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> Params:
         """Validate ``params`` and fill in defaults (raises SpecError)."""

@@ -1,0 +1,168 @@
+"""One candle in, the current feature vector out: the streaming twin of ``build_features``.
+
+``StreamingFeatureSet`` is built from the same ``list[IndicatorSpec]`` as the batch pipeline
+(through the same ``plan``), so column names, order and parameter validation are shared. Per
+indicator it keeps one streaming state; a candle with a NaN or infinite value in one of the
+indicator's inputs yields NaN and drops that state, so the indicator re-warms after the gap,
+exactly as ``Indicator.compute`` splits a series at non-finite rows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mlta.errors import DataError, SpecError
+
+from ..pipeline import TIME_COLUMN, plan
+from ..registry import PRICE_INPUTS, Indicator, Params
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from mlta.specs.datapipeline import IndicatorSpec
+
+
+class Stream(Protocol):
+    """The state of one indicator: ``update(*inputs)`` returns one value per output."""
+
+    def update(self, *inputs: float) -> tuple[float, ...]: ...
+
+
+StreamFactory = Callable[..., Stream]
+
+
+def stream_factory(indicator: Indicator) -> StreamFactory | None:
+    """The class building ``indicator``'s streaming state from its parameters, or None.
+
+    Looked up as ``"module.name"`` (``indicator.stream``, else the kernel's own path) in the
+    ``STREAMS`` table of ``mlta.features.streaming.<module>``.
+    """
+    path = getattr(indicator, "stream", None) or indicator.kernel
+    module, _, name = path.rpartition(".")
+    full = f"mlta.features.streaming.{module}"
+    try:
+        table = importlib.import_module(full).STREAMS
+    except ModuleNotFoundError as error:
+        if error.name != full:
+            raise
+        return None
+    except AttributeError:
+        return None
+    factory: StreamFactory | None = table.get(name)
+    return factory
+
+
+class IndicatorStream:
+    """One indicator with resolved parameters, fed row by row (NaN rows reset it)."""
+
+    __slots__ = ("args", "factory", "indicator", "nans", "state")
+
+    def __init__(self, indicator: Indicator, params: Mapping[str, Any] | None = None) -> None:
+        factory = stream_factory(indicator)
+        if factory is None:
+            raise SpecError(
+                f"indicator {indicator.name!r} has no streaming form",
+                hint="use indicators listed by mlta.features.streaming.streamable()",
+            )
+        resolved: Params = indicator.resolve(params)
+        self.indicator = indicator
+        self.factory = factory
+        self.args = tuple(resolved[p.name] for p in indicator.params)
+        self.nans = (math.nan,) * len(indicator.outputs)
+        self.state: Stream | None = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def update(self, *inputs: float) -> tuple[float, ...]:
+        """Values of every output after one more row of ``indicator.inputs``."""
+        for value in inputs:
+            if not math.isfinite(value):
+                self.state = None
+                return self.nans
+        state = self.state
+        if state is None:
+            state = self.state = self.factory(*self.args)
+        return state.update(*inputs)
+
+    def run(self, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Stream whole arrays through a fresh state (what the parity tests compare)."""
+        import numpy as np
+
+        self.reset()
+        columns = [np.asarray(data[name], dtype=np.float64).tolist() for name in self.indicator.inputs]
+        rows = [self.update(*row) for row in zip(*columns, strict=True)]
+        outs = np.array(rows, dtype=np.float64).reshape(len(rows), len(self.nans))
+        return {name: outs[:, j].copy() for j, name in enumerate(self.indicator.outputs)}
+
+
+class StreamingFeatureSet:
+    """The Gold feature set, one candle at a time.
+
+    ``update(open, high, low, close, volume, open_time)`` returns a float64 vector in the order
+    of ``columns`` (the names ``build_features`` gives); a candle older than the previous one is
+    refused (the batch pipeline refuses unsorted candles too).
+    """
+
+    def __init__(self, indicators: Sequence[IndicatorSpec]) -> None:
+        steps = plan(indicators)
+        lacking = sorted({ind.name for ind, _, _ in steps if stream_factory(ind) is None})
+        if lacking:
+            raise SpecError(
+                f"indicator(s) {lacking} have no streaming form",
+                hint="drop them from the feature set used for streaming",
+            )
+        self.columns: list[str] = [c for _, _, columns in steps for c in columns]
+        self._streams = [IndicatorStream(ind, params) for ind, params, _ in steps]
+        self._inputs = [tuple(PRICE_INPUTS.index(name) for name in ind.inputs) for ind, _, _ in steps]
+        self._last_time: Any = None
+
+    def reset(self) -> None:
+        """Forget all state (a new symbol, or a gap the caller wants to restart after)."""
+        for stream in self._streams:
+            stream.reset()
+        self._last_time = None
+
+    def update(
+        self, open_: float, high: float, low: float, close: float, volume: float,
+        open_time: Any = None,
+    ) -> np.ndarray:
+        """Feed one candle; returns the feature vector for it (NaN while warming up)."""
+        import numpy as np
+
+        if open_time is not None:
+            last = self._last_time
+            if last is not None and open_time < last:
+                raise DataError(
+                    f"candle at {open_time} is older than the previous one at {last}",
+                    hint="feed one symbol's candles in time order",
+                )
+            self._last_time = open_time
+        candle = (float(open_), float(high), float(low), float(close), float(volume))
+        values: list[float] = []
+        for stream, idx in zip(self._streams, self._inputs, strict=True):
+            values.extend(stream.update(*[candle[i] for i in idx]))
+        return np.array(values, dtype=np.float64)
+
+    def update_row(self, row: Mapping[str, Any]) -> np.ndarray:
+        """``update`` from a mapping with open/high/low/close/volume (and ``open_time``)."""
+        return self.update(row["open"], row["high"], row["low"], row["close"], row["volume"],
+                           row.get(TIME_COLUMN))
+
+    def run(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Stream every row of ``frame`` (from the current state); one feature row per candle."""
+        import numpy as np
+        import pandas as pd
+
+        arrays = [frame[name].to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+                  for name in PRICE_INPUTS]
+        times = frame[TIME_COLUMN].tolist() if TIME_COLUMN in frame.columns else None
+        rows = []
+        for i, candle in enumerate(zip(*arrays, strict=True)):
+            rows.append(self.update(*candle, times[i] if times is not None else None))
+        values = np.array(rows, dtype=np.float64).reshape(len(rows), len(self.columns))
+        return pd.DataFrame(values, index=frame.index, columns=self.columns)
