@@ -13,12 +13,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class RayCluster:
     serve_url: str        # Serve HTTP proxy
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):  # noqa: ANN001
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
     """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
