@@ -21,6 +21,21 @@ GROUP, VERSION = API_GROUP, API_VERSION
 log = logging.getLogger("mlta_operator")
 
 
+def _poll_interval() -> float:
+    """Timer interval from settings (read when the handlers are registered, at start-up)."""
+    from mlta.config import load_settings
+    from mlta.errors import ConfigError
+
+    try:
+        return load_settings().operator.poll_interval_seconds
+    except ConfigError:
+        return 3.0  # __main__ already refused to start on bad settings; this is import in tests
+
+
+#: How often running jobs and deployments are polled (level-based reconciliation).
+POLL_SECONDS = _poll_interval()
+
+
 def write_status(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
     """Patch only status keys that changed; an invalid spec stops retries for this generation."""
     old = dict(body.get("status") or {})

@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from ..reconcile import reconcile_job
-from .common import GROUP, VERSION, handling, write_status
+from .common import GROUP, POLL_SECONDS, VERSION, handling, write_status
 
 KIND, PLURAL = "DataPipeline", "datapipelines"
 
@@ -19,7 +19,7 @@ def _no_inputs(body: dict[str, Any]) -> dict[str, str]:
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.timer(GROUP, VERSION, PLURAL, interval=3.0, initial_delay=1.0)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=POLL_SECONDS, initial_delay=1.0)
 def reconcile(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     with handling(memo, body):
         write_status(reconcile_job(KIND, dict(body), memo.engine, memo.settings, _no_inputs), body, patch)

@@ -8,7 +8,7 @@ import kopf
 
 from ..naming import serve_app_name
 from ..reconcile import reconcile_deployment
-from .common import GROUP, VERSION, handling, write_status
+from .common import GROUP, POLL_SECONDS, VERSION, handling, write_status
 
 PLURAL = "modeldeployments"
 
@@ -16,7 +16,7 @@ PLURAL = "modeldeployments"
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.timer(GROUP, VERSION, PLURAL, interval=3.0, initial_delay=1.0)
+@kopf.timer(GROUP, VERSION, PLURAL, interval=POLL_SECONDS, initial_delay=1.0)
 def reconcile(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     with handling(memo, body):
         write_status(reconcile_deployment(dict(body), memo.engine, memo.settings), body, patch)
