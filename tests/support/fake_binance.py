@@ -16,6 +16,10 @@ in ``X-MBX-USED-WEIGHT-1M``; going over the limit answers 429 with ``Retry-After
 sent before that ``Retry-After`` elapsed gets a 418 ban. Only candles whose open time has
 passed on the server clock exist, and the one containing "now" is still open.
 
+Holding: :meth:`FakeBinance.hold` lets N more requests to a path through and then keeps the
+next ones waiting, unanswered, until :meth:`FakeBinance.release` (``held`` counts them), so a
+test can kill a client at an exact point of its fetch without timing guesses.
+
 Fault injection: :meth:`FakeBinance.inject` queues faults (429, 418, 500, 503, timeout,
 partial page, truncated body, dropped connection) that fire on matching requests, optionally
 after letting ``skip`` of them through.
@@ -164,6 +168,15 @@ class Request:
 
 
 @dataclass
+class _Hold:
+    """Requests to ``path`` beyond the first ``remaining`` wait for ``released``."""
+
+    path: str
+    remaining: int
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class _State:
     window: int = -1
     used: int = 0
@@ -186,6 +199,8 @@ class FakeBinance:
                        if (m := _FILE.match(p.name))}
         self._state = _State()
         self._lock = threading.Lock()
+        self._hold: _Hold | None = None
+        self._held = 0
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -221,6 +236,41 @@ class FakeBinance:
             self._state.faults.append(fault)
         return fault
 
+    def hold(self, after: int, path: str = "/api/v3/klines") -> None:
+        """Answer ``after`` more requests to ``path``, then hold the next ones until release."""
+        with self._lock:
+            self._hold = _Hold(path, after)
+
+    def release(self) -> None:
+        """Let held requests through and stop holding."""
+        with self._lock:
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.released.set()
+
+    @property
+    def held(self) -> int:
+        """Requests waiting on a hold right now (or still being answered after a release)."""
+        with self._lock:
+            return self._held
+
+    def _wait_if_held(self, path: str) -> bool:
+        with self._lock:
+            hold = self._hold
+            if hold is None or hold.path != path:
+                return False
+            if hold.remaining > 0:
+                hold.remaining -= 1
+                return False
+            self._held += 1
+        while not hold.released.wait(0.05) and not self._stopping.is_set():
+            pass
+        return True
+
+    def _unheld(self) -> None:
+        with self._lock:
+            self._held -= 1
+
     def consume_weight(self, weight: int) -> None:
         """Spend weight in the current window, as another client on the same IP would."""
         with self._lock:
@@ -255,6 +305,7 @@ class FakeBinance:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -386,6 +437,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        held = self.fake._wait_if_held(urlsplit(self.path).path)
+        try:
+            self._serve()
+        finally:
+            if held:
+                self.fake._unheld()
+
+    def _serve(self) -> None:
         split = urlsplit(self.path)
         path = split.path
         params = {k: v[-1] for k, v in parse_qs(split.query).items()}

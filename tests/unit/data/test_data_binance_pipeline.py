@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,22 +42,31 @@ def test_binance_pipeline_resumes_and_keeps_the_raw_columns(lake: str,
     first = run_pipeline(first_spec, lake, "default", "ada")
     key = source_key(first_spec.source)
     assert key.startswith("binance-")  # a non-default exchange URL gets its own partition
-    [batch] = bronze.list_batches(lake, key, "ADABTC", "5m")
+    first_batches = bronze.list_batches(lake, key, "ADABTC", "5m")
+    pages = [r for r in fake.requests if r.path == "/api/v3/klines" and r.rows]
+    # One Bronze batch per kline page, committed as the page arrived.
+    assert [b.rows for b in first_batches] == [r.rows for r in pages] and len(pages) == 3
     stored = pq.read_table(Path(bronze_dir(lake, key, "ADABTC", "5m").removeprefix("file://"))
-                           / batch.files[0])
+                           / first_batches[0].files[0])
     assert {"quote_volume", "trades"} <= set(stored.column_names)  # kept as received
+    for earlier, later_batch in itertools.pairwise(first_batches):
+        assert later_batch.requested_range is not None and earlier.requested_range is not None
+        assert later_batch.requested_range.start == earlier.requested_range.end
     klines_before = len([r for r in fake.requests if r.path == "/api/v3/klines"])
 
     later = validate_spec(_spec(fake.url, "2018-02-01T00:00:00Z"))
     second = run_pipeline(later, lake, "default", "ada")
     batches = bronze.list_batches(lake, key, "ADABTC", "5m")
-    assert len(batches) == 2
+    assert batches[: len(first_batches)] == first_batches  # nothing stored was rewritten
+    new = batches[len(first_batches):]
+    assert new
     step_ms = 300_000
-    gap = batches[1].time_range.start - batches[0].time_range.end  # type: ignore[operator]
-    assert gap.total_seconds() * 1000 >= step_ms  # resumed after the last stored candle
+    last_stored = first_batches[-1].time_range.end
+    assert last_stored is not None and new[0].time_range.start is not None
+    assert (new[0].time_range.start - last_stored).total_seconds() * 1000 >= step_ms
     new_requests = [r for r in fake.requests if r.path == "/api/v3/klines"][klines_before:]
     assert min(int(r.params["startTime"]) for r in new_requests) == int(
-        batches[0].time_range.end.timestamp() * 1000) + step_ms  # type: ignore[union-attr]
+        last_stored.timestamp() * 1000) + step_ms  # resumed after the last stored candle
     assert sum(b.rows for b in batches) == 5720  # every recorded candle exactly once
     quality = second["quality"]["symbols"]["ADABTC"]
     assert quality["missingBars"] == 40 and quality["duplicates"] == 0

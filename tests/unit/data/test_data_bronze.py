@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from mlta import storage
 from mlta.data import bronze
 from mlta.data.lake import bronze_dir
 from mlta.data.sources.sample import DEFAULT_ORIGIN, SampleSource
-from mlta.errors import DataError
+from mlta.errors import DataError, SourceError
 
 from .helpers import candles, to_table
 
@@ -163,3 +164,42 @@ def test_an_empty_head_window_is_not_fetched_again(lake: str) -> None:
     src.calls.clear()
     assert bronze.ingest(lake, "sample-k", src, "BTCUSDT", "5m", before_listing, None) == []
     assert src.calls == [(DEFAULT_ORIGIN + timedelta(minutes=5 * 300), None)]  # the tail only
+
+
+class _Paged:
+    """A real SampleSource served in pages of ``size`` rows, failing after ``fail_after``."""
+
+    def __init__(self, inner: SampleSource, size: int, fail_after: int | None = None) -> None:
+        self.inner, self.name, self.size, self.fail_after = inner, inner.name, size, fail_after
+        self.starts: list[datetime | None] = []
+
+    def fetch(self, symbol: str, interval: str, start: datetime | None,
+              end: datetime | None) -> pa.Table:
+        raise AssertionError("a paged source is read page by page")
+
+    def iter_pages(self, symbol: str, interval: str, start: datetime | None,
+                   end: datetime | None) -> Iterator[pa.Table]:
+        self.starts.append(start)
+        table = self.inner.fetch(symbol, interval, start, end)
+        for n, lo in enumerate(range(0, table.num_rows, self.size)):
+            if self.fail_after is not None and n == self.fail_after:
+                raise SourceError("exchange went away (injected)")
+            yield table.slice(lo, self.size)
+
+
+def test_a_paged_source_is_committed_page_by_page_and_a_failure_keeps_them(lake: str) -> None:
+    full = SampleSource(seed=8, bars=1000)
+    broken = _Paged(full, size=150, fail_after=3)
+    with pytest.raises(SourceError, match="injected"):
+        bronze.ingest(lake, "sample-p", broken, "BTCUSDT", "5m", DEFAULT_ORIGIN, None)
+    kept = bronze.list_batches(lake, "sample-p", "BTCUSDT", "5m")
+    assert [b.rows for b in kept] == [150, 150, 150]  # every page before the failure
+    before = _files(lake)
+    healthy = _Paged(full, size=400)
+    new = bronze.ingest(lake, "sample-p", healthy, "BTCUSDT", "5m", DEFAULT_ORIGIN, None)
+    assert healthy.starts == [DEFAULT_ORIGIN + timedelta(minutes=5 * 450)]  # resumed after them
+    assert [b.rows for b in new] == [400, 150]
+    assert {k: v for k, v in _files(lake).items() if k in before} == before  # untouched
+    union = bronze.read_bronze(lake, "sample-p", "BTCUSDT", "5m")[0]
+    expected = full.fetch("BTCUSDT", "5m", None, None)
+    assert union.sort_by("open_time").equals(expected.select(union.column_names))

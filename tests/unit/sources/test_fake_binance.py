@@ -167,3 +167,24 @@ def test_stop_does_not_wait_for_a_slow_answer(candles_dir: Path) -> None:
     fake.stop()
     caller.join(timeout=10)
     assert time.monotonic() - started < 5 and not caller.is_alive()
+
+
+def test_hold_keeps_requests_waiting_until_release(fake: FakeBinance) -> None:
+    fake.hold(after=2)
+    url = f"{fake.url}/api/v3/klines"
+    params = {"symbol": "XRPETH", "interval": "5m", "limit": 5}
+    answers: list[int] = []
+    with httpx.Client() as client:
+        assert client.get(f"{fake.url}/api/v3/ping").status_code == 200  # other path: free
+        answers += [client.get(url, params=params).status_code for _ in range(2)]
+        caller = threading.Thread(
+            target=lambda: answers.append(httpx.get(url, params=params, timeout=30).status_code))
+        caller.start()
+        wait_for(lambda: fake.held == 1, timeout=10, what="the third request to be held",
+                 interval=0.02)
+        assert answers == [200, 200]
+        assert len([r for r in fake.requests if r.path == "/api/v3/klines"]) == 2  # unanswered
+        fake.release()
+        caller.join(timeout=10)
+        assert answers == [200, 200, 200] and fake.held == 0
+        assert client.get(url, params=params).status_code == 200  # no longer holding

@@ -1,17 +1,20 @@
 """Bronze: raw candles as received, append-only, partitioned by source/symbol/interval/date.
 
-Each fetch becomes one batch: its rows are split by UTC date into
-``date=<YYYY-MM-DD>/<batch>.parquet`` files, then the batch manifest is written to
-``_batches/<batch>.json``. The manifest is the commit: readers and the resume point only
-see batches with a manifest, so a fetch killed halfway is invisible and simply redone.
-The batch id is the content hash, so redoing it rewrites the same files (idempotent).
-Existing batches are never modified.
+Each fetch becomes one batch, and a paged source (Binance) gives one batch per page, written
+as the page arrives, so a job killed mid-fetch keeps every page it already received. A
+batch's rows are split by UTC date into ``date=<YYYY-MM-DD>/<batch>.parquet`` files, then
+the batch manifest is written to ``_batches/<batch>.json``. The manifest is the commit:
+readers and the resume point only see batches with a manifest, so a fetch killed halfway is
+invisible and simply redone. The batch id is the content hash, so redoing it rewrites the
+same files (idempotent). Existing batches are never modified.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ from .. import storage
 from ..errors import DataError, StorageError
 from .lake import bronze_dir, read_table, write_parquet
 from .manifest import DatasetManifest, TimeRange, content_hash, schema_of, spec_hash
-from .sources.base import INTERVAL_MS, STANDARD_COLUMNS, CandleSource
+from .sources.base import INTERVAL_MS, STANDARD_COLUMNS, CandleSource, PagedCandleSource
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -165,10 +168,9 @@ def ingest(root: str, source_key: str, source: CandleSource, symbol: str, interv
 
     Resumes at the last stored open time plus one interval; backfills when ``start`` is
     earlier than what is stored. Candles not closed yet (close time after ``now``) are not
-    stored, since a stored candle is never rewritten.
+    stored, since a stored candle is never rewritten. A :class:`PagedCandleSource` is stored
+    page by page: each page is committed before the next one is requested.
     """
-    import pyarrow.compute as pc
-
     start, end = _utc(start), _utc(end)
     step = timedelta(milliseconds=INTERVAL_MS[interval])
     now = now or datetime.now(UTC)
@@ -188,16 +190,51 @@ def ingest(root: str, source_key: str, source: CandleSource, symbol: str, interv
     for lo, hi in windows:
         if lo is not None and hi is not None and lo >= hi:
             continue
-        table = standardize(source.fetch(symbol, interval, lo, hi), f"{source_key}/{symbol}")
-        keep = pc.less_equal(table["close_time"], _ts_scalar(now))
-        if lo is not None:
-            keep = pc.and_(keep, pc.greater_equal(table["open_time"], _ts_scalar(lo)))
-        if hi is not None:
-            keep = pc.and_(keep, pc.less(table["open_time"], _ts_scalar(hi)))
-        batch = write_batch(root, source_key, symbol, interval, table.filter(keep), (lo, hi))
-        if batch is not None:
-            written.append(batch)
+        requested_lo = lo
+        with contextlib.closing(_pages(source, symbol, interval, lo, hi)) as pages:
+            for page, paged in pages:
+                table = _in_window(standardize(page, f"{source_key}/{symbol}"), lo, hi, now)
+                if paged and table.num_rows:  # this page covers up to its last candle
+                    import pyarrow.compute as pc
+
+                    covered_to = pc.max(table["open_time"]).as_py() + step
+                    requested = (requested_lo, covered_to)
+                else:
+                    requested = (requested_lo, hi)
+                batch = write_batch(root, source_key, symbol, interval, table, requested)
+                if batch is not None:
+                    written.append(batch)
+                    requested_lo = requested[1]
     return written
+
+
+def _pages(source: CandleSource, symbol: str, interval: str, lo: datetime | None,
+           hi: datetime | None) -> Iterator[tuple[pa.Table, bool]]:
+    """(table, paged): a paged source's pages as they arrive, else one table from ``fetch``."""
+    if isinstance(source, PagedCandleSource):
+        pages = source.iter_pages(symbol, interval, lo, hi)
+        try:
+            for page in pages:
+                yield page, True
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+        return
+    yield source.fetch(symbol, interval, lo, hi), False
+
+
+def _in_window(table: pa.Table, lo: datetime | None, hi: datetime | None,
+               now: datetime) -> pa.Table:
+    """Rows with open time in [lo, hi) whose candle had closed by ``now``."""
+    import pyarrow.compute as pc
+
+    keep = pc.less_equal(table["close_time"], _ts_scalar(now))
+    if lo is not None:
+        keep = pc.and_(keep, pc.greater_equal(table["open_time"], _ts_scalar(lo)))
+    if hi is not None:
+        keep = pc.and_(keep, pc.less(table["open_time"], _ts_scalar(hi)))
+    return table.filter(keep)
 
 
 def _ts_scalar(ts: datetime) -> pa.Scalar:

@@ -71,8 +71,13 @@ def process_symbol(task: SymbolTask, featurizer: Featurizer | None = None) -> Sy
 
     try:
         source = make_source(Source.model_validate(task.source))
-        batches = bronze.ingest(task.root, task.source_key, source, task.symbol, task.interval,
-                                task.start, task.end)
+        try:  # Bronze persists each page as it arrives (paged sources): a kill keeps them
+            batches = bronze.ingest(task.root, task.source_key, source, task.symbol,
+                                    task.interval, task.start, task.end)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
         silver_manifest, silver_table = silver.write_silver(
             task.root, source=task.source_key, symbol=task.symbol, interval=task.interval,
             policy=task.policy, max_gap_ratio=task.max_gap_ratio, start=task.start,

@@ -13,13 +13,14 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from ...errors import SpecError
-from .base import INTERVAL_MS, STANDARD_COLUMNS, CandleSource
+from .base import INTERVAL_MS, STANDARD_COLUMNS, CandleSource, PagedCandleSource
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...specs.datapipeline import Source
 
 __all__ = [
-    "INTERVAL_MS", "STANDARD_COLUMNS", "CandleSource", "enum_value", "make_source", "source_key",
+    "INTERVAL_MS", "STANDARD_COLUMNS", "CandleSource", "PagedCandleSource", "enum_value",
+    "make_source", "source_key",
 ]
 
 _DEFAULT_BINANCE_URL = "https://api.binance.com"
@@ -77,4 +78,4 @@ def make_source(source_spec: Source) -> CandleSource:
 
     settings = source_spec.binance or BinanceSettings()
     return BinanceSource(base_url=settings.base_url,
-                         max_weight_per_minute=settings.max_weight_per_minute)
+                         max_weight_per_minute=settings.max_weight_per_minute, name=key)

@@ -8,8 +8,9 @@ killed fetch continues without gaps or duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -33,4 +34,19 @@ class CandleSource(Protocol):
         self, symbol: str, interval: str, start: datetime | None, end: datetime | None
     ) -> pa.Table:
         """Raw candles sorted by open_time; an empty table when there are none in range."""
+        ...
+
+
+@runtime_checkable
+class PagedCandleSource(CandleSource, Protocol):
+    """A source that can hand over candles page by page as they arrive (e.g. Binance REST).
+
+    Bronze persists every page before asking for the next, so a job killed mid-fetch keeps
+    all but the page in flight and its rerun resumes after the last stored candle.
+    """
+
+    def iter_pages(
+        self, symbol: str, interval: str, start: datetime | None, end: datetime | None
+    ) -> Iterator[pa.Table]:
+        """Non-empty pages in time order, each continuing where the previous one ended."""
         ...
