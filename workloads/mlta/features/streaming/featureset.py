@@ -162,7 +162,7 @@ class StreamingFeatureSet:
                   for name in PRICE_INPUTS]
         times = frame[TIME_COLUMN].tolist() if TIME_COLUMN in frame.columns else None
         rows = []
-        for i, candle in enumerate(zip(*arrays, strict=True)):
-            rows.append(self.update(*candle, times[i] if times is not None else None))
+        for i, (o, h, lo, c, v) in enumerate(zip(*arrays, strict=True)):
+            rows.append(self.update(o, h, lo, c, v, times[i] if times is not None else None))
         values = np.array(rows, dtype=np.float64).reshape(len(rows), len(self.columns))
         return pd.DataFrame(values, index=frame.index, columns=self.columns)
