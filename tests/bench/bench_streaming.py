@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def candles(n: int, seed: int = 1) -> list[tuple[float, float, float, float, flo
                     times, strict=True))
 
 
-def per_candle_us(specs: list[IndicatorSpec], rows: list[tuple[float, ...]]) -> tuple[float, int]:
+def per_candle_us(specs: list[IndicatorSpec], rows: Sequence[tuple[float, ...]]) -> tuple[float, int]:
     best = float("inf")
     columns = 0
     for _ in range(3):

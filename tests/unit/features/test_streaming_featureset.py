@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,7 +110,7 @@ def test_state_stays_bounded() -> None:
                 obj = stack.pop()
                 for slot in getattr(type(obj), "__slots__", ()):
                     value = getattr(obj, slot, None)
-                    if hasattr(value, "maxlen"):
+                    if isinstance(value, deque):
                         found.append(len(value))
                     elif hasattr(value, "__slots__"):
                         stack.append(value)
