@@ -69,8 +69,9 @@ def test_killed_operator_resumes_without_resubmitting(
         wait_for(ready, timeout=600, what="DataPipeline Ready after restart", interval=1)
         obj = json.loads(kubectl(control_plane, "-n", NS, "get", "dp", "restart-me", "-o", "json").stdout)
         assert obj["status"]["submissionId"] == sid
+        cid = obj["status"]["correlationId"]  # this CR instance (uid) and generation
         jobs = httpx.get(f"{ray_cluster.dashboard_url}/api/jobs/", timeout=10).json()
-        mine = [j for j in jobs if (j.get("metadata") or {}).get("mlta.io/namespace") == NS]
+        mine = [j for j in jobs if (j.get("metadata") or {}).get("mlta.io/correlation-id") == cid]
         assert [j["submission_id"] for j in mine] == [sid], mine
     finally:
         second.terminate()

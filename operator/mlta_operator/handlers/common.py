@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import kopf
@@ -15,7 +15,7 @@ from mlta.specs import API_GROUP, API_VERSION
 
 from .. import conditions as cond
 from .. import naming
-from ..reconcile import Outcome
+from ..reconcile import Outcome, reconcile_job
 
 GROUP, VERSION = API_GROUP, API_VERSION
 log = logging.getLogger("mlta_operator")
@@ -57,3 +57,29 @@ def handling(memo: Any, body: Any) -> Iterator[None]:
             if exc.retryable:
                 raise kopf.TemporaryError(str(exc), delay=memo.settings.operator.retry_delay_seconds) from exc
             raise kopf.PermanentError(str(exc)) from exc
+
+
+def register_job_kind(
+    kind: str, plural: str, resolve_inputs: Callable[[dict[str, Any]], dict[str, str]]
+) -> None:
+    """Register the handlers of a kind that runs as a Ray job (DataPipeline, TrainingJob).
+
+    Creation, spec changes, operator restarts and a periodic timer all call the same
+    level-based reconcile; deletion stops the job the status names.
+    """
+
+    @kopf.on.resume(GROUP, VERSION, plural, id="reconcile")
+    @kopf.on.create(GROUP, VERSION, plural, id="reconcile")
+    @kopf.on.update(GROUP, VERSION, plural, field="spec", id="reconcile")
+    @kopf.timer(GROUP, VERSION, plural, interval=POLL_SECONDS, initial_delay=1.0, id="reconcile")
+    def reconcile(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+        with handling(memo, body):
+            outcome = reconcile_job(kind, dict(body), memo.engine, memo.settings, resolve_inputs)
+            write_status(outcome, body, patch)
+
+    @kopf.on.delete(GROUP, VERSION, plural, id="delete")
+    def delete(body: kopf.Body, memo: Any, **_: Any) -> None:
+        with handling(memo, body):
+            sid = (body.get("status") or {}).get("submissionId")
+            if sid:
+                memo.engine.stop_job(sid, body["metadata"]["namespace"])
