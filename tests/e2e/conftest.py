@@ -18,6 +18,7 @@ from mlta.local.controlplane import ControlPlane
 from tests.support.ray_cluster import RayCluster
 
 REPO = Path(__file__).resolve().parents[2]
+METRICS_PORT = 29090  # the e2e operator's Prometheus endpoint
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,7 @@ def operator_log(control_plane: ControlPlane, ray_cluster: RayCluster, lake_uri:
     env = dict(
         os.environ, KUBECONFIG=str(control_plane.kubeconfig), MLTA_ENV="testing",
         MLTA_RAY__DASHBOARD_URL=ray_cluster.dashboard_url, MLTA_RAY__SERVE_URL=ray_cluster.serve_url,
-        MLTA_STORAGE__URI=lake_uri, PYTHONUNBUFFERED="1",
+        MLTA_STORAGE__URI=lake_uri, PYTHONUNBUFFERED="1", MLTA_OPERATOR__METRICS_PORT=str(METRICS_PORT),
     )
     with open(log_file, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,

@@ -32,7 +32,8 @@ spec:
 def _start_operator(cp: ControlPlane, ray: RayCluster, lake: str, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig), MLTA_ENV="testing",
                MLTA_RAY__DASHBOARD_URL=ray.dashboard_url, MLTA_RAY__SERVE_URL=ray.serve_url,
-               MLTA_STORAGE__URI=lake, MLTA_OPERATOR__NAMESPACES=f"[{NS}]")
+               MLTA_STORAGE__URI=lake, MLTA_OPERATOR__NAMESPACES=f"[{NS}]",
+               MLTA_OPERATOR__METRICS_PORT="0")
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,
                                 stderr=subprocess.STDOUT, env=env, cwd=REPO)

@@ -16,7 +16,7 @@ import pytest
 
 from mlta.local.controlplane import ControlPlane
 from mlta.registry import read_metadata
-from tests.e2e.conftest import REPO, kubectl
+from tests.e2e.conftest import METRICS_PORT, REPO, kubectl
 from tests.support.ray_cluster import RayCluster, wait_for
 
 NS = "e2e"
@@ -98,6 +98,16 @@ def test_predictions_follow_the_split(applied: list[dict[str, Any]], ray_cluster
             assert 0.0 <= body["prediction"] <= 1.0
     share = counts["champion"] / 400
     assert 0.72 <= share <= 0.88, counts  # 80/20 within sampling noise (sd ~2%)
+
+
+@pytest.mark.e2e
+def test_operator_serves_prometheus_metrics(applied: list[dict[str, Any]]) -> None:
+    text = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+    assert 'mlta_reconcile_total{kind="DataPipeline",result="ok"}' in text
+    ready = ('mlta_resource_phase{kind="ModelDeployment",name="direction-ab",namespace="e2e",'
+             'phase="Ready"} 1.0')
+    assert ready in text
+    assert "mlta_reconcile_seconds_bucket" in text
 
 
 @pytest.mark.e2e

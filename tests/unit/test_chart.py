@@ -97,8 +97,11 @@ def test_helm_lint_strict() -> None:
 @needs_helm
 def test_default_render_has_the_operator_and_its_rbac() -> None:
     docs = _by_kind(_render())
-    assert set(docs) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment"}
+    assert set(docs) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service"}
     deploy = docs["Deployment"]
+    env = {e["name"]: e.get("value") for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MLTA_OPERATOR__METRICS_PORT"] == "9090"
+    assert docs["Service"]["spec"]["ports"][0]["port"] == 9090
     assert deploy["metadata"]["namespace"] == "mlta-system"
     assert deploy["spec"]["replicas"] == 1 and deploy["spec"]["strategy"]["type"] == "Recreate"
     pod = deploy["spec"]["template"]["spec"]

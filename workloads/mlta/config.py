@@ -59,6 +59,7 @@ class OperatorSettings(_Section):
     namespaces: list[str] = Field(default_factory=list)
     poll_interval_seconds: float = Field(default=3, gt=0)
     retry_delay_seconds: float = Field(default=10, gt=0)
+    metrics_port: int = Field(default=9090, ge=0, le=65535, description="0 turns metrics off")
 
 
 class KubeRaySettings(_Section):

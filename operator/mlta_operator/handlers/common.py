@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from mlta.logs import correlated
 from mlta.specs import API_GROUP, API_VERSION
 
 from .. import conditions as cond
-from .. import naming
+from .. import metrics, naming
 from ..reconcile import Outcome, reconcile_job
 
 GROUP, VERSION = API_GROUP, API_VERSION
@@ -38,6 +39,9 @@ POLL_SECONDS = _poll_interval()
 
 def write_status(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
     """Patch only status keys that changed; an invalid spec stops retries for this generation."""
+    meta = body["metadata"]
+    metrics.record_phase(body["kind"], meta["namespace"], meta["name"],
+                         outcome.status.get("phase", "Pending"))
     old = dict(body.get("status") or {})
     for key, value in cond.status_patch(old, outcome.status).items():
         patch.status[key] = value
@@ -49,14 +53,24 @@ def write_status(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
 def handling(memo: Any, body: Any) -> Iterator[None]:
     """Correlate logs with the CR's generation; map mlta errors onto kopf's retry semantics."""
     meta = body["metadata"]
+    kind = body["kind"]
     cid = naming.correlation_id(meta.get("uid", ""), int(meta.get("generation", 1)))
+    started = time.perf_counter()
+    result = "error"
     with correlated(cid):
         try:
             yield
+            result = "ok"
+        except kopf.PermanentError:
+            raise
         except MltaError as exc:
             if exc.retryable:
+                result = "retry"
                 raise kopf.TemporaryError(str(exc), delay=memo.settings.operator.retry_delay_seconds) from exc
             raise kopf.PermanentError(str(exc)) from exc
+        finally:
+            metrics.RECONCILES.labels(kind, result).inc()
+            metrics.RECONCILE_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
 def register_job_kind(
@@ -83,3 +97,4 @@ def register_job_kind(
             sid = (body.get("status") or {}).get("submissionId")
             if sid:
                 memo.engine.stop_job(sid, body["metadata"]["namespace"])
+            metrics.forget(kind, body["metadata"]["namespace"], body["metadata"]["name"])

@@ -9,6 +9,7 @@ import kopf
 
 from mlta.config import load_settings
 
+from .. import metrics
 from ..backends import make_engine
 
 
@@ -17,6 +18,7 @@ def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     mlta_settings = load_settings()
     memo.settings = mlta_settings
     memo.engine = make_engine(mlta_settings)
+    metrics.serve(mlta_settings.operator.metrics_port)
     # Our status schema is structural and typed: keep kopf's bookkeeping in annotations so
     # nothing of it is pruned from status.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.mlta.io")
