@@ -54,3 +54,15 @@ def test_json_logs_carry_correlation_id() -> None:
     payload = json.loads(line)
     assert payload["msg"] == "hello there" and payload["correlation_id"] == "abc-g1"
     assert payload["symbol"] == "BTCUSDT" and payload["level"] == "INFO"
+
+
+def test_operator_refuses_to_start_on_bad_settings() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MLTA_ENV="testing", MLTA_RAY__REQUEST_TIMEOUT_SECONDS="soon")
+    res = subprocess.run([sys.executable, "-m", "mlta_operator"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2
+    assert "ray.request_timeout_seconds" in res.stderr
