@@ -188,3 +188,17 @@ NUMPY: dict[str, Ref] = {
     "volume_zscore": lambda d, p: (_zscore(d["volume"], p["window"]),),
     "zscore": lambda d, p: (_zscore(d["close"], p["window"]),),
 }
+
+
+def _merge_extensions() -> None:
+    """The later catalogue's references live in their own modules (one per family)."""
+    from .reference_numpy_ext import NUMPY_EXT
+    from .reference_talib_ext import TALIB_EXT
+
+    for base, extra in ((TALIB, TALIB_EXT), (NUMPY, NUMPY_EXT)):
+        overlap = set(base) & set(extra)
+        assert not overlap, f"references defined twice: {sorted(overlap)}"
+        base.update(extra)
+
+
+_merge_extensions()

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 PRICE_INPUTS = ("open", "high", "low", "close", "volume")
-CATEGORIES = ("overlap", "momentum", "volatility", "volume", "statistic")
+CATEGORIES = (
+    "overlap", "momentum", "volatility", "volume", "statistic", "price",
+)
 
 Params = dict[str, int | float]
 

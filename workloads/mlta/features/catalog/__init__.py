@@ -1,5 +1,18 @@
 """Indicator definitions, one module per category; importing this package registers them."""
 
-from . import momentum, overlap, statistic, volatility, volume
+from . import (
+    averages,
+    momentum,
+    oscillators,
+    overlap,
+    price,
+    regression,
+    statistic,
+    volatility,
+    volume,
+)
 
-__all__ = ["momentum", "overlap", "statistic", "volatility", "volume"]
+__all__ = [
+    "averages", "momentum", "oscillators", "overlap", "price", "regression", "statistic",
+    "volatility", "volume",
+]

@@ -1,0 +1,371 @@
+"""More momentum indicators: price oscillators, directional movement sums, stochastic RSI,
+the ultimate oscillator and the intraday / volume-free oscillators of TA-Lib's newer releases.
+
+As in ``momentum.py``, a denominator is tested for an exact zero rather than TA-Lib's 1e-14.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._common import ema, ema_seeded, mask_before, nan_like, rolling_sum, true_range_at
+from .averages import ma, ma_lookback
+from .momentum import _directional, _fast_k, adx, roc, rsi
+from .overlap import sma, wma
+
+# RSI range (in RSI points) below which a stochastic-RSI window counts as flat.
+RSI_FLAT = 1e-9
+
+
+@njit(cache=True)
+def _dm(high: np.ndarray, low: np.ndarray, w: int, plus: bool) -> np.ndarray:
+    """Wilder-summed +DM or -DM: the raw sum of the first w-1 moves, then s - s/w + dm."""
+    n = high.size
+    out = nan_like(high)
+    if n < w or n < 2:
+        return out
+    acc = 0.0
+    for t in range(1, n):
+        p, m = _directional(high, low, t)
+        dm = p if plus else m
+        if w == 1:
+            out[t] = dm
+        elif t < w - 1:
+            acc += dm
+        elif t == w - 1:
+            acc += dm
+            out[t] = acc
+        else:
+            acc = acc - acc / w + dm
+            out[t] = acc
+    return out
+
+
+@njit(cache=True)
+def plus_dm(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
+    return _dm(high, low, w, True)
+
+
+@njit(cache=True)
+def minus_dm(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
+    return _dm(high, low, w, False)
+
+
+@njit(cache=True)
+def adxr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """Average of ADX now and w-1 bars ago."""
+    a = adx(high, low, close, w)
+    out = nan_like(close)
+    for t in range(w - 1, close.size):
+        out[t] = (a[t] + a[t - (w - 1)]) / 2.0
+    return out
+
+
+@njit(cache=True)
+def _po(x: np.ndarray, fast: int, slow: int, matype: int, percent: bool) -> np.ndarray:
+    f = ma(x, fast, matype)
+    s = ma(x, slow, matype)
+    out = nan_like(x)
+    start = ma_lookback(slow, matype)
+    for t in range(start, x.size):
+        if percent:
+            out[t] = ((f[t] - s[t]) / s[t]) * 100.0 if s[t] != 0.0 else 0.0
+        else:
+            out[t] = f[t] - s[t]
+    return out
+
+
+@njit(cache=True)
+def apo(x: np.ndarray, fast: int, slow: int, matype: int) -> np.ndarray:
+    """Absolute price oscillator: MA(fast) - MA(slow)."""
+    return _po(x, fast, slow, matype, False)
+
+
+@njit(cache=True)
+def ppo(x: np.ndarray, fast: int, slow: int, matype: int) -> np.ndarray:
+    """Percentage price oscillator: 100 (MA(fast) - MA(slow)) / MA(slow)."""
+    return _po(x, fast, slow, matype, True)
+
+
+@njit(cache=True)
+def pvo(volume: np.ndarray, fast: int, slow: int) -> np.ndarray:
+    """Percentage volume oscillator: PPO of the volume with EMAs."""
+    return _po(volume, fast, slow, 1, True)
+
+
+@njit(cache=True)
+def bop(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Balance of power: (close - open) / (high - low); 0 on a bar without range."""
+    out = nan_like(close)
+    for t in range(close.size):
+        rng = high[t] - low[t]
+        out[t] = (close[t] - open_[t]) / rng if rng > 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def macdext(
+    x: np.ndarray, fast: int, fast_ma: int, slow: int, slow_ma: int, signal: int, signal_ma: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MACD with a moving-average type per line (TA-Lib MACDEXT)."""
+    f = ma(x, fast, fast_ma)
+    s = ma(x, slow, slow_ma)
+    line = f - s
+    start = max(ma_lookback(fast, fast_ma), ma_lookback(slow, slow_ma))
+    line = mask_before(line, start)
+    sig = ma(line, signal, signal_ma)
+    begin = start + ma_lookback(signal, signal_ma)
+    return mask_before(line, begin), mask_before(sig, begin), mask_before(line - sig, begin)
+
+
+@njit(cache=True)
+def macdfix(x: np.ndarray, signal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MACD 12/26 with TA-Lib's fixed factors 0.15 and 0.075 (not 2/13 and 2/27)."""
+    seed = 25
+    slow_ema = ema_seeded(x, 26, 0.075, seed)
+    fast_ema = ema_seeded(x, 12, 0.15, seed)
+    line = fast_ema - slow_ema
+    sig = ema(line, signal)
+    start = seed + signal - 1
+    return mask_before(line, start), sig, mask_before(line - sig, start)
+
+
+@njit(cache=True)
+def stochrsi(
+    x: np.ndarray, w: int, fastk: int, fastd: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fast stochastic of the RSI (TA-Lib STOCHRSI, SMA %D).
+
+    An RSI window whose range is below ``RSI_FLAT`` (RSI points) is flat: the RSI of an
+    unchanged price is constant only up to round-off, and a stochastic of round-off noise
+    would swing between 0 and 100. Such windows give 0, as an exactly flat window does.
+    """
+    r = rsi(x, w)
+    k = _fast_k(r, r, r, fastk)
+    for t in range(fastk - 1 + w, x.size):
+        lo = r[t]
+        hi = r[t]
+        for j in range(t - fastk + 1, t):
+            lo = min(lo, r[j])
+            hi = max(hi, r[j])
+        if hi - lo < RSI_FLAT:
+            k[t] = 0.0
+    d = sma(k, fastd)
+    return mask_before(k, w + fastk + fastd - 2), d
+
+
+@njit(cache=True)
+def ultosc(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, p1: int, p2: int, p3: int
+) -> np.ndarray:
+    """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1."""
+    n = close.size
+    bp = nan_like(close)
+    tr = nan_like(close)
+    for t in range(1, n):
+        bp[t] = close[t] - min(low[t], close[t - 1])
+        tr[t] = true_range_at(high[t], low[t], close[t - 1])
+    out = nan_like(close)
+    if n <= p3:
+        return out
+    b1 = rolling_sum(bp[1:], p1)
+    t1 = rolling_sum(tr[1:], p1)
+    b2 = rolling_sum(bp[1:], p2)
+    t2 = rolling_sum(tr[1:], p2)
+    b3 = rolling_sum(bp[1:], p3)
+    t3 = rolling_sum(tr[1:], p3)
+    for t in range(p3, n):
+        j = t - 1
+        acc = 0.0
+        if t1[j] != 0.0:
+            acc += 4.0 * (b1[j] / t1[j])
+        if t2[j] != 0.0:
+            acc += 2.0 * (b2[j] / t2[j])
+        if t3[j] != 0.0:
+            acc += b3[j] / t3[j]
+        out[t] = 100.0 * (acc / 7.0)
+    return out
+
+
+@njit(cache=True)
+def _split_sums(up: np.ndarray, down: np.ndarray, w: int, flat: float) -> np.ndarray:
+    su = rolling_sum(up, w)
+    sd = rolling_sum(down, w)
+    out = nan_like(up)
+    for t in range(up.size):
+        if not np.isnan(su[t]):
+            total = su[t] + sd[t]
+            out[t] = 100.0 * (su[t] / total) if total != 0.0 else flat
+    return out
+
+
+@njit(cache=True)
+def imi(open_: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """Intraday momentum index: share of up-bar bodies in all bodies over w bars, percent;
+    50 (neutral) when every body in the window is empty, as TA-Lib."""
+    up = np.maximum(close - open_, 0.0)
+    down = np.maximum(open_ - close, 0.0)
+    return _split_sums(up, down, w, 50.0)
+
+
+@njit(cache=True)
+def ao(high: np.ndarray, low: np.ndarray, fast: int, slow: int) -> np.ndarray:
+    """Awesome oscillator: SMA(median price, fast) - SMA(median price, slow)."""
+    mid = (high + low) / 2.0
+    return mask_before(sma(mid, fast) - sma(mid, slow), slow - 1)
+
+
+@njit(cache=True)
+def ac(high: np.ndarray, low: np.ndarray, fast: int, slow: int, signal: int) -> np.ndarray:
+    """Accelerator oscillator: AO - SMA(AO, signal)."""
+    a = ao(high, low, fast, slow)
+    return a - sma(a, signal)
+
+
+@njit(cache=True)
+def coppock(x: np.ndarray, w: int, roc1: int, roc2: int) -> np.ndarray:
+    """Coppock curve: WMA(ROC(roc1) + ROC(roc2), w)."""
+    r = roc(x, roc1) + roc(x, roc2)
+    return wma(r, w)
+
+
+@njit(cache=True)
+def er(x: np.ndarray, w: int) -> np.ndarray:
+    """Kaufman efficiency ratio: |net change| / sum of |one-bar changes| over w bars; 1 on a
+    window without any change (as TA-Lib)."""
+    n = x.size
+    out = nan_like(x)
+    if n <= w:
+        return out
+    d = np.abs(x[1:] - x[:-1])
+    path = rolling_sum(d, w)
+    for t in range(w, n):
+        p = path[t - 1]
+        out[t] = abs(x[t] - x[t - w]) / p if p != 0.0 else 1.0
+    return out
+
+
+@njit(cache=True)
+def vhf(x: np.ndarray, w: int) -> np.ndarray:
+    """Vertical horizontal filter: (max - min) of w closes over the path length."""
+    n = x.size
+    out = nan_like(x)
+    if n <= w:
+        return out
+    d = np.abs(x[1:] - x[:-1])
+    path = rolling_sum(d, w)
+    for t in range(w, n):
+        hi = x[t]
+        lo = x[t]
+        for j in range(t - w + 1, t):
+            hi = max(hi, x[j])
+            lo = min(lo, x[j])
+        p = path[t - 1]
+        out[t] = (hi - lo) / p if p != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def eri(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Elder ray: bull power high - EMA(close), bear power low - EMA(close)."""
+    e = ema(close, w)
+    return high - e, low - e
+
+
+@njit(cache=True)
+def qstick(open_: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """Q-stick: SMA of close - open."""
+    return sma(close - open_, w)
+
+
+@njit(cache=True)
+def tsi(x: np.ndarray, first: int, second: int) -> np.ndarray:
+    """True strength index: 100 EMA(EMA(mom)) / EMA(EMA(|mom|))."""
+    m = nan_like(x)
+    for t in range(1, x.size):
+        m[t] = x[t] - x[t - 1]
+    num = ema(ema(m, first), second)
+    den = ema(ema(np.abs(m), first), second)
+    out = nan_like(x)
+    for t in range(x.size):
+        if not np.isnan(den[t]):
+            out[t] = 100.0 * (num[t] / den[t]) if den[t] != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def vortex(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vortex +VI and -VI: sums of |high - prior low| and |low - prior high| over true range."""
+    n = close.size
+    vp = nan_like(close)
+    vm = nan_like(close)
+    tr = nan_like(close)
+    for t in range(1, n):
+        vp[t] = abs(high[t] - low[t - 1])
+        vm[t] = abs(low[t] - high[t - 1])
+        tr[t] = true_range_at(high[t], low[t], close[t - 1])
+    sp = rolling_sum(vp, w)
+    sm = rolling_sum(vm, w)
+    st = rolling_sum(tr, w)
+    plus = nan_like(close)
+    minus = nan_like(close)
+    for t in range(n):
+        if not np.isnan(st[t]):
+            plus[t] = sp[t] / st[t] if st[t] != 0.0 else 0.0
+            minus[t] = sm[t] / st[t] if st[t] != 0.0 else 0.0
+    return plus, minus
+
+
+@njit(cache=True)
+def wad(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Williams accumulation/distribution, cumulative from the second bar."""
+    n = close.size
+    out = nan_like(close)
+    if n == 0:
+        return out
+    acc = 0.0
+    out[0] = 0.0
+    for t in range(1, n):
+        pc = close[t - 1]
+        if close[t] > pc:
+            acc += close[t] - min(low[t], pc)
+        elif close[t] < pc:
+            acc += close[t] - max(high[t], pc)
+        out[t] = acc
+    return out
+
+
+@njit(cache=True)
+def _ratio(x: np.ndarray, w: int, scale: float, minus: float) -> np.ndarray:
+    out = nan_like(x)
+    for t in range(w, x.size):
+        prev = x[t - w]
+        out[t] = (x[t] / prev - minus) * scale if prev != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def rocp(x: np.ndarray, w: int) -> np.ndarray:
+    """Rate of change as a fraction: (x - x[t-w]) / x[t-w]."""
+    out = nan_like(x)
+    for t in range(w, x.size):
+        prev = x[t - w]
+        out[t] = (x[t] - prev) / prev if prev != 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def rocr(x: np.ndarray, w: int) -> np.ndarray:
+    """Rate of change ratio: x / x[t-w]."""
+    return _ratio(x, w, 1.0, 0.0)
+
+
+@njit(cache=True)
+def rocr100(x: np.ndarray, w: int) -> np.ndarray:
+    """Rate of change ratio times 100."""
+    return _ratio(x, w, 100.0, 0.0)
