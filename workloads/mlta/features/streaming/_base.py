@@ -179,14 +179,15 @@ class EmaSeeded:
 
 
 class Ema:
-    """Mirror of ``_common.ema``: k = 2/(w+1), seeded with the SMA of the first ``w`` finite
-    values (leading NaN rows are skipped, so an EMA of an EMA seeds where the batch one does)."""
+    """Mirror of ``_common.ema``: k = 2/(w+1) (or ``k``: Wilder's RMA passes 1/w), seeded with
+    the SMA of the first ``w`` finite values (leading NaN rows are skipped, so an EMA of an EMA
+    seeds where the batch one does)."""
 
     __slots__ = ("acc", "count", "k", "prev", "w")
 
-    def __init__(self, w: int) -> None:
+    def __init__(self, w: int, k: float | None = None) -> None:
         self.w = w
-        self.k = 2.0 / (w + 1.0)
+        self.k = 2.0 / (w + 1.0) if k is None else k
         self.count = 0
         self.acc = 0.0
         self.prev = NAN
@@ -209,13 +210,15 @@ class Ema:
 class RollingExtreme:
     """Mirror of ``_common.rolling_extreme_index`` (+ ``take``): the max (or min) of the last
     ``w`` values and its row; ties go to the most recent row, and the window is rescanned only
-    when the current extreme leaves it, exactly when the batch form rescans."""
+    when the current extreme leaves it, exactly when the batch form rescans. With
+    ``rescan_keeps_oldest`` a rescan keeps the oldest tie (``regression._extreme_index``)."""
 
-    __slots__ = ("best", "best_i", "buf", "highest", "row", "w")
+    __slots__ = ("best", "best_i", "buf", "highest", "oldest", "row", "w")
 
-    def __init__(self, w: int, highest: bool) -> None:
+    def __init__(self, w: int, highest: bool, rescan_keeps_oldest: bool = False) -> None:
         self.w = w
         self.highest = highest
+        self.oldest = rescan_keeps_oldest
         self.buf: deque[float] = deque(maxlen=w)
         self.row = -1  # rows since the first non-NaN value
         self.best_i = -1
@@ -237,18 +240,16 @@ class RollingExtreme:
             best = next(it)
             best_i = trailing
             i = trailing
-            if self.highest:
-                for v in it:
-                    i += 1
-                    if v >= best:
-                        best_i = i
-                        best = v
-            else:
-                for v in it:
-                    i += 1
-                    if v <= best:
-                        best_i = i
-                        best = v
+            highest, oldest = self.highest, self.oldest
+            for v in it:
+                i += 1
+                if highest:
+                    better = v > best if oldest else v >= best
+                else:
+                    better = v < best if oldest else v <= best
+                if better:
+                    best_i = i
+                    best = v
             self.best_i = best_i
             self.best = best
         elif (x >= self.best) if self.highest else (x <= self.best):
