@@ -21,6 +21,7 @@ from .conftest import generated_candles
 INDICATORS = list_indicators()
 STREAMABLE = [i for i in INDICATORS if stream_factory(i) is not None]
 INPUTS = ("open", "high", "low", "close", "volume")
+MA_TYPES = (0, 1, 2, 3, 4, 5, 6, 8)  # TA-Lib MA types offered by the ``matype`` parameters
 # Non-default parameters beyond {"window": 5}, so a stream that ignores a parameter is caught.
 ALT_PARAMS: dict[str, dict[str, float]] = {
     "macd": {"fast": 5, "slow": 35, "signal": 5},
@@ -41,6 +42,9 @@ def _param_sets(ind: Indicator) -> list[dict[str, float]]:
         sets.append(ALT_PARAMS[ind.name])
     elif any(p.name == "window" for p in ind.params):
         sets.append({"window": 5})
+    ma_params = [p.name for p in ind.params if p.name == "matype" or p.name.endswith("_ma")]
+    for matype in MA_TYPES if ma_params else ():
+        sets.append({name: matype for name in ma_params})
     lowest = {p.name: p.low for p in ind.params}
     try:
         ind.resolve(lowest)
