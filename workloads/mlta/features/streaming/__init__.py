@@ -1,6 +1,6 @@
 """Streaming (incremental) forms of the indicators: one candle in, O(1) work per indicator
-(O(window) for the few batch kernels that re-sum their window every row: CCI, linear
-regression slope), values equal to the batch kernels' bit for bit.
+(O(window) for the batch kernels that re-sum their window every row: CCI, AVGDEV, BETA, ALMA,
+FRAMA and the linear-regression family), values equal to the batch kernels' bit for bit.
 
 Layout mirrors ``kernels/``: ``streaming/<module>.py`` holds ``STREAMS``, a table from kernel
 function name to a class that takes the kernel's parameters and ``update``s with the kernel's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -100,6 +101,15 @@ class IndicatorStream:
         return {name: outs[:, j].copy() for j, name in enumerate(self.indicator.outputs)}
 
 
+def _getter(idx: tuple[int, ...]) -> Callable[[tuple[float, ...]], tuple[float, ...]]:
+    """The candle fields an indicator reads, as a tuple (itemgetter returns a bare value for
+    one index, so that case is wrapped)."""
+    if len(idx) == 1:
+        (i,) = idx
+        return lambda candle: (candle[i],)
+    return operator.itemgetter(*idx)
+
+
 class StreamingFeatureSet:
     """The Gold feature set, one candle at a time.
 
@@ -118,7 +128,8 @@ class StreamingFeatureSet:
             )
         self.columns: list[str] = [c for _, _, columns in steps for c in columns]
         self._streams = [IndicatorStream(ind, params) for ind, params, _ in steps]
-        self._inputs = [tuple(PRICE_INPUTS.index(name) for name in ind.inputs) for ind, _, _ in steps]
+        inputs = [tuple(PRICE_INPUTS.index(name) for name in ind.inputs) for ind, _, _ in steps]
+        self._fast = list(zip(self._streams, map(_getter, inputs), strict=True))
         self._last_time: Any = None
 
     def reset(self) -> None:
@@ -144,8 +155,17 @@ class StreamingFeatureSet:
             self._last_time = open_time
         candle = (float(open_), float(high), float(low), float(close), float(volume))
         values: list[float] = []
-        for stream, idx in zip(self._streams, self._inputs, strict=True):
-            values.extend(stream.update(*[candle[i] for i in idx]))
+        extend = values.extend
+        if all(map(math.isfinite, candle)):
+            # the common case: no input can be NaN, so skip each stream's own check
+            for stream, getter in self._fast:
+                state = stream.state
+                if state is None:
+                    state = stream.state = stream.factory(*stream.args)
+                extend(state.update(*getter(candle)))
+        else:
+            for stream, getter in self._fast:
+                extend(stream.update(*getter(candle)))
         return np.array(values, dtype=np.float64)
 
     def update_row(self, row: Mapping[str, Any]) -> np.ndarray:
