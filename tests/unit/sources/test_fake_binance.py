@@ -172,7 +172,7 @@ def test_stop_does_not_wait_for_a_slow_answer(candles_dir: Path) -> None:
 def test_hold_keeps_requests_waiting_until_release(fake: FakeBinance) -> None:
     fake.hold(after=2)
     url = f"{fake.url}/api/v3/klines"
-    params = {"symbol": "XRPETH", "interval": "5m", "limit": 5}
+    params: dict[str, str | int] = {"symbol": "XRPETH", "interval": "5m", "limit": 5}
     answers: list[int] = []
     with httpx.Client() as client:
         assert client.get(f"{fake.url}/api/v3/ping").status_code == 200  # other path: free

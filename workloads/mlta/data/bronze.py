@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -209,7 +209,7 @@ def ingest(root: str, source_key: str, source: CandleSource, symbol: str, interv
 
 
 def _pages(source: CandleSource, symbol: str, interval: str, lo: datetime | None,
-           hi: datetime | None) -> Iterator[tuple[pa.Table, bool]]:
+           hi: datetime | None) -> Generator[tuple[pa.Table, bool], None, None]:
     """(table, paged): a paged source's pages as they arrive, else one table from ``fetch``."""
     if isinstance(source, PagedCandleSource):
         pages = source.iter_pages(symbol, interval, lo, hi)
