@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup binaries helm crds crds-check cluster ray operator up down status demo test \
+.PHONY: setup binaries helm s3-server crds crds-check cluster ray operator up down status demo test \
         test-unit test-integration test-e2e lint typecheck bench clean
 
 setup:                      ## venv + packages (idempotent)
@@ -14,6 +14,9 @@ binaries: setup             ## build kube-apiserver, etcd, kubectl from Go modul
 
 helm:                       ## build helm from its Go module (cached), for the chart tests
 	@scripts/build-helm.sh
+
+s3-server:                  ## moto's S3 server in its own venv (cached), for the s3:// lake tests
+	@scripts/install-s3-server.sh
 
 crds: setup                 ## regenerate crds/ and the chart's CRDs from the spec models
 	@$(PY) scripts/gen_crds.py
@@ -39,14 +42,14 @@ status:
 demo: binaries              ## the whole path: apply examples/, wait for Ready, predict, show the split
 	@$(PY) -m mlta.local demo
 
-test: setup binaries helm   ## lint + unit + integration (real Ray) + e2e (real API server)
+test: setup binaries helm s3-server ## lint + unit + integration (real Ray) + e2e (real API server)
 	@$(PY) -m ruff check workloads operator tests scripts
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e
 
 test-unit: setup
 	@$(PY) -m pytest -q tests/unit
 
-test-integration: setup
+test-integration: setup s3-server
 	@$(PY) -m pytest -q tests/integration
 
 test-e2e: setup binaries

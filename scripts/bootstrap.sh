@@ -16,8 +16,12 @@ want=$(sha256sum pyproject.toml | cut -c1-16)
 if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
   echo "[setup] installing mlta with its workloads and dev extras (first time: a few minutes)"
   .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
-  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
-    -e ".[workloads,dev]" | grep -E "^(Successfully|ERROR)" || true
+  log=.venv/pip-install.log
+  if ! .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
+      -e ".[workloads,dev]" > "$log" 2>&1; then
+    tail -30 "$log"; echo "[setup] error: pip install failed (full log: $log)"; exit 1
+  fi
+  grep -E "^Successfully installed" "$log" | cut -c1-200 || true
   .venv/bin/python -c "import mlta, mlta_operator, ray, lightgbm, kopf" \
     || { echo "[setup] error: installation incomplete"; exit 1; }
   echo "$want" > "$stamp"

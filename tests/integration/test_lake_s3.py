@@ -10,11 +10,15 @@ leave no readable version, and no temporary objects, behind.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.ray_cluster import wait_for
 
 from mlta import storage
 from mlta.data import catalog, lake
@@ -23,33 +27,45 @@ from mlta.errors import DataError
 from mlta.jobs.pipeline import run
 from mlta.specs import JobEnvelope, JobResult
 
-pytest.importorskip("moto.server", reason="needs moto[server]; see pyproject.toml")
+MOTO_SERVER = Path(os.environ.get("MLTA_CACHE_DIR", Path.home() / ".cache" / "mlta")) / "venvs" / \
+    "moto-5.2.5" / "bin" / "moto_server"
 
 BUCKET = "mlta-lake"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    """A real S3 HTTP server on 127.0.0.1 (free port) with an empty bucket."""
-    import logging
+    """A real S3 HTTP server (moto's, its own process and venv) on 127.0.0.1 with an empty bucket.
 
+    ``make test`` installs it (scripts/install-s3-server.sh); run that script to use it alone.
+    """
+    import httpx
     import pyarrow.fs as pafs
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    if not MOTO_SERVER.exists():
+        pytest.fail(f"{MOTO_SERVER} missing: run scripts/install-s3-server.sh (make test does)")
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+        wait_for(lambda: httpx.get(endpoint, timeout=1).status_code < 500, timeout=60,
+                 what="the S3 server")
         admin = pafs.S3FileSystem(endpoint_override=endpoint, region="us-east-1",
-                                  access_key="testing", secret_key="testing",
+                                  access_key="testing", secret_key="testing", scheme="http",
                                   allow_bucket_creation=True)
         admin.create_dir(BUCKET)
         yield endpoint
     finally:
-        server.stop()
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture()
