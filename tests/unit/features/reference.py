@@ -192,8 +192,14 @@ NUMPY: dict[str, Ref] = {
 
 def _merge_extensions() -> None:
     """The later catalogue's references live in their own modules (one per family)."""
+    from mlta.features.registry import list_indicators
+
     from .reference_numpy_ext import NUMPY_EXT
+    from .reference_patterns import pattern_references
     from .reference_talib_ext import TALIB_EXT
+
+    TALIB_EXT.update(pattern_references(
+        [(i.name, i.talib) for i in list_indicators("pattern") if i.talib]))
 
     for base, extra in ((TALIB, TALIB_EXT), (NUMPY, NUMPY_EXT)):
         overlap = set(base) & set(extra)

@@ -5,6 +5,7 @@ from . import (
     momentum,
     oscillators,
     overlap,
+    patterns,
     price,
     regression,
     statistic,
@@ -13,6 +14,6 @@ from . import (
 )
 
 __all__ = [
-    "averages", "momentum", "oscillators", "overlap", "price", "regression", "statistic",
+    "averages", "momentum", "oscillators", "overlap", "patterns", "price", "regression", "statistic",
     "volatility", "volume",
 ]

@@ -74,6 +74,19 @@ def ma(x: np.ndarray, w: int, matype: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def ma_from(x: np.ndarray, w: int, matype: int, start: int) -> np.ndarray:
+    """``MA`` whose first value is at ``start``: recursive types (EMA, DEMA, ...) are seeded
+    from the bars just before it, as TA-Lib does when a caller (MACDEXT, APO, PPO) asks both
+    of its averages for the same first index."""
+    out = nan_like(x)
+    off = start - ma_lookback(w, matype)
+    if off < 0 or start >= x.size:
+        return out
+    out[off:] = ma(x[off:], w, matype)
+    return out
+
+
+@njit(cache=True)
 def ma_lookback(w: int, matype: int) -> int:
     if w == 1:
         return 0

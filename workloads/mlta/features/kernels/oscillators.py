@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from ._common import ema, ema_seeded, mask_before, nan_like, rolling_sum, true_range_at
-from .averages import ma, ma_lookback
+from .averages import ma, ma_from, ma_lookback
 from .momentum import _directional, _fast_k, adx, roc, rsi
 from .overlap import sma, wma
 
@@ -64,10 +64,11 @@ def adxr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.nda
 
 @njit(cache=True)
 def _po(x: np.ndarray, fast: int, slow: int, matype: int, percent: bool) -> np.ndarray:
+    # unlike MACDEXT, TA-Lib's APO / PPO run each average over the whole series
+    start = max(ma_lookback(slow, matype), ma_lookback(fast, matype))
     f = ma(x, fast, matype)
     s = ma(x, slow, matype)
     out = nan_like(x)
-    start = ma_lookback(slow, matype)
     for t in range(start, x.size):
         if percent:
             out[t] = ((f[t] - s[t]) / s[t]) * 100.0 if s[t] != 0.0 else 0.0
@@ -108,12 +109,10 @@ def bop(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray)
 def macdext(
     x: np.ndarray, fast: int, fast_ma: int, slow: int, slow_ma: int, signal: int, signal_ma: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MACD with a moving-average type per line (TA-Lib MACDEXT)."""
-    f = ma(x, fast, fast_ma)
-    s = ma(x, slow, slow_ma)
-    line = f - s
+    """MACD with a moving-average type per line (TA-Lib MACDEXT): both averages start at the
+    slower one's first bar, so a recursive fast average is seeded there (as in MACD)."""
     start = max(ma_lookback(fast, fast_ma), ma_lookback(slow, slow_ma))
-    line = mask_before(line, start)
+    line = ma_from(x, fast, fast_ma, start) - ma_from(x, slow, slow_ma, start)
     sig = ma(line, signal, signal_ma)
     begin = start + ma_lookback(signal, signal_ma)
     return mask_before(line, begin), mask_before(sig, begin), mask_before(line - sig, begin)
