@@ -86,7 +86,7 @@ class _Po:
     def __init__(self, fast: int, slow: int, matype: int, percent: bool) -> None:
         self.fast = Ma(fast, matype)
         self.slow = Ma(slow, matype)
-        self.start = ma_lookback(slow, matype)
+        self.start = max(ma_lookback(slow, matype), ma_lookback(fast, matype))
         self.percent = percent
         self.row = -1
 
@@ -130,23 +130,39 @@ class Bop:
         return ((close - open_) / rng if rng > 0.0 else 0.0,)
 
 
+class _MaFrom:
+    """Twin of ``kernels.averages.ma_from``: the MA run from row ``start - lookback`` on, so
+    its first value lands on ``start`` (rows before it are not seen, as in ``x[off:]``)."""
+
+    __slots__ = ("ma", "off", "row")
+
+    def __init__(self, w: int, matype: int, start: int) -> None:
+        self.ma = Ma(w, matype)
+        self.off = start - ma_lookback(w, matype)
+        self.row = -1
+
+    def value(self, x: float) -> float:
+        self.row += 1
+        if self.off < 0 or self.row < self.off:
+            return NAN
+        return self.ma.value(x)
+
+
 class Macdext:
-    __slots__ = ("begin", "fast", "row", "sig", "slow", "start")
+    __slots__ = ("begin", "fast", "row", "sig", "slow")
 
     def __init__(self, fast: int, fast_ma: int, slow: int, slow_ma: int, signal: int,
                  signal_ma: int) -> None:
-        self.fast = Ma(fast, fast_ma)
-        self.slow = Ma(slow, slow_ma)
+        start = max(ma_lookback(fast, fast_ma), ma_lookback(slow, slow_ma))
+        self.fast = _MaFrom(fast, fast_ma, start)
+        self.slow = _MaFrom(slow, slow_ma, start)
         self.sig = Ma(signal, signal_ma)
-        self.start = max(ma_lookback(fast, fast_ma), ma_lookback(slow, slow_ma))
-        self.begin = self.start + ma_lookback(signal, signal_ma)
+        self.begin = start + ma_lookback(signal, signal_ma)
         self.row = -1
 
     def update(self, x: float) -> tuple[float, float, float]:
         self.row += 1
         line = self.fast.value(x) - self.slow.value(x)
-        if self.row < self.start:
-            line = NAN
         sig = self.sig.value(line)
         if self.row < self.begin:
             return NAN, NAN, NAN
