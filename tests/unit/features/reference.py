@@ -194,6 +194,7 @@ def _merge_extensions() -> None:
     """The later catalogue's references live in their own modules (one per family)."""
     from mlta.features.registry import list_indicators
 
+    from .reference_cycle import TALIB_CYCLE
     from .reference_numpy_ext import NUMPY_EXT
     from .reference_patterns import pattern_references
     from .reference_talib_ext import TALIB_EXT
@@ -201,7 +202,7 @@ def _merge_extensions() -> None:
     TALIB_EXT.update(pattern_references(
         [(i.name, i.talib) for i in list_indicators("pattern") if i.talib]))
 
-    for base, extra in ((TALIB, TALIB_EXT), (NUMPY, NUMPY_EXT)):
+    for base, extra in ((TALIB, TALIB_EXT), (TALIB, TALIB_CYCLE), (NUMPY, NUMPY_EXT)):
         overlap = set(base) & set(extra)
         assert not overlap, f"references defined twice: {sorted(overlap)}"
         base.update(extra)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 PRICE_INPUTS = ("open", "high", "low", "close", "volume")
 CATEGORIES = (
-    "overlap", "momentum", "volatility", "volume", "statistic", "price", "pattern",
+    "overlap", "momentum", "volatility", "volume", "statistic", "price", "pattern", "cycle",
 )
 
 Params = dict[str, int | float]

@@ -2,6 +2,7 @@
 
 from . import (
     averages,
+    cycle,
     momentum,
     oscillators,
     overlap,
@@ -14,6 +15,6 @@ from . import (
 )
 
 __all__ = [
-    "averages", "momentum", "oscillators", "overlap", "patterns", "price", "regression", "statistic",
-    "volatility", "volume",
+    "averages", "cycle", "momentum", "oscillators", "overlap", "patterns", "price", "regression",
+    "statistic", "volatility", "volume",
 ]
