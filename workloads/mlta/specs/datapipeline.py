@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from .base import CommonStatus, KindInfo, ResourceSpec, SpecModel, cel, cel_rules
 
@@ -125,28 +128,209 @@ class IndicatorSpec(SpecModel):
     )
 
 
+def _spec(name: str, **params: float) -> IndicatorSpec:
+    return IndicatorSpec(name=name, params=params)
+
+
 def default_indicators() -> list[IndicatorSpec]:
+    """The default Gold indicators, picked for 5-minute crypto candles.
+
+    Scale-free on purpose (returns, ratios to averages, oscillators, volatility as a fraction
+    of price, z-scores), so one model can be trained on several symbols whose prices differ by
+    orders of magnitude. Horizons span 5 minutes to a day (288 bars). ``obv`` and ``macd`` are
+    in volume/price units: they are computed as inputs of z-score transforms and left out of
+    Gold by :func:`default_exclude`.
+    """
+    returns = [_spec("log_returns", window=w) for w in (1, 3, 6, 12, 24, 48, 96, 288)]
+    volatility = [
+        _spec("natr", window=14), _spec("natr", window=48),
+        _spec("parkinson", window=12), _spec("parkinson", window=48),
+        _spec("garman_klass", window=12), _spec("garman_klass", window=48),
+        _spec("realized_vol", window=12), _spec("realized_vol", window=48),
+        _spec("realized_vol", window=288),
+        _spec("bollinger_width", window=20, k=2),
+    ]
+    trend = [
+        *(_spec("ema_ratio", window=w) for w in (9, 21, 50, 100, 200)),
+        *(_spec("sma_ratio", window=w) for w in (20, 50, 200)),
+        _spec("ppo", fast=12, slow=26, matype=0),
+        _spec("macd", fast=12, slow=26, signal=9),
+        _spec("adx", window=14), _spec("adx", window=28),
+        _spec("plus_di", window=14), _spec("minus_di", window=14),
+        _spec("aroon", window=25), _spec("aroonosc", window=25),
+        _spec("er", window=10), _spec("er", window=30),
+        _spec("vhf", window=28), _spec("trix", window=15),
+        _spec("zscore", window=20), _spec("zscore", window=96),
+        _spec("bars_since_max", window=48), _spec("bars_since_min", window=48),
+    ]
+    momentum = [
+        _spec("rsi", window=7), _spec("rsi", window=14), _spec("rsi", window=28),
+        _spec("stoch", fastk=14, slowk=3, slowd=3),
+        _spec("stochrsi", window=14, fastk=5, fastd=3),
+        _spec("cci", window=20), _spec("cci", window=50),
+        _spec("cmo", window=14),
+        _spec("willr", window=14), _spec("willr", window=48),
+        _spec("mfi", window=14),
+        _spec("ultosc", fast=7, mid=14, slow=28),
+        _spec("tsi", first=25, second=13),
+        _spec("bop"), _spec("imi", window=14),
+        _spec("vortex", window=14),
+        _spec("fosc", window=14),
+    ]
+    volume = [
+        _spec("volume_zscore", window=12), _spec("volume_zscore", window=48),
+        _spec("volume_zscore", window=288),
+        _spec("vwap_ratio", window=20), _spec("vwap_ratio", window=96),
+        _spec("bollinger_pctb", window=20, k=2),
+        _spec("correl", window=48),
+        _spec("obv"),
+    ]
+    return [*returns, *volatility, *trend, *momentum, *volume]
+
+
+class TransformKind(str, Enum):
+    """Causal column transforms: each output at row t reads rows <= t of its input only."""
+
+    LAG = "lag"
+    DIFF = "diff"
+    PCT_CHANGE = "pct_change"
+    ROLLING_MEAN = "rolling_mean"
+    ROLLING_STD = "rolling_std"
+    ROLLING_ZSCORE = "rolling_zscore"
+
+
+#: The largest lag or rolling window a transform may use (one week of 1-minute bars).
+MAX_TRANSFORM_PERIOD = 10_080
+#: Patterns for transform columns: feature names, glob patterns over them, or a candle column.
+COLUMN_PATTERN = r"^[a-z0-9_*?]+$"
+
+
+class TransformSpec(SpecModel):
+    """One transform applied to some columns, one output column per (column, period).
+
+    Output names are ``<input feature>__<kind>_<period>``: ``f_rsi_14__lag_1``,
+    ``f_close__zscore_50`` (a candle column ``close`` is named ``f_close``). Columns are matched
+    against the indicators' features, then the outputs of earlier transforms, then the candle
+    columns open/high/low/close/volume; a pattern matching nothing is an error.
+    """
+
+    kind: TransformKind = Field(
+        description="lag, diff, pct_change (x[t]/x[t-p]-1), rolling_mean, rolling_std or "
+                    "rolling_zscore ((x - rolling mean) / rolling population std).")
+    columns: list[str] = Field(
+        min_length=1,
+        max_length=64,
+        description="Feature names (f_rsi_14), glob patterns (f_rsi_*) or candle columns "
+                    "(close, volume).",
+        json_schema_extra={"items": {"type": "string", "pattern": COLUMN_PATTERN,
+                                     "maxLength": 128}},
+    )
+    periods: list[int] = Field(
+        min_length=1,
+        max_length=16,
+        description="Lags for lag/diff/pct_change, windows (>= 2) for the rolling kinds.",
+        json_schema_extra={"items": {"type": "integer", "minimum": 1,
+                                     "maximum": MAX_TRANSFORM_PERIOD}},
+    )
+
+    model_config = SpecModel.model_config | {
+        "json_schema_extra": cel_rules(
+            cel("!self.kind.startsWith('rolling_') || self.periods.all(p, p >= 2)",
+                "rolling transforms need windows of at least 2 rows", ".periods"),
+        )
+    }
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_ok(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if len(c) > 128 or not re.fullmatch(COLUMN_PATTERN, c)]
+        if bad:
+            raise ValueError(f"columns {bad} must be 1-128 characters of a-z, 0-9, _, * or ?")
+        return value
+
+    @field_validator("periods")
+    @classmethod
+    def _periods_ok(cls, value: list[int]) -> list[int]:
+        bad = [p for p in value if not 1 <= p <= MAX_TRANSFORM_PERIOD]
+        if bad:
+            raise ValueError(f"periods {bad} must be in [1, {MAX_TRANSFORM_PERIOD}]")
+        if len(set(value)) != len(value):
+            raise ValueError(f"periods {value} has duplicates; list each period once")
+        return value
+
+    @model_validator(mode="after")
+    def _windows_ok(self) -> TransformSpec:
+        kind = TransformKind(self.kind)
+        if kind.value.startswith("rolling_") and min(self.periods) < 2:
+            raise ValueError("rolling transforms need windows of at least 2 rows")
+        return self
+
+
+def _transform(kind: TransformKind, columns: list[str], periods: list[int]) -> TransformSpec:
+    return TransformSpec(kind=kind, columns=columns, periods=periods)
+
+
+def default_transforms() -> list[TransformSpec]:
+    """Transforms on top of :func:`default_indicators`: the recent past of the most informative
+    features (lags), their changes, and z-scores of price-distance and volume-flow measures
+    against the last day (288 five-minute bars) so regimes are comparable across symbols."""
+    kind = TransformKind
     return [
-        IndicatorSpec(name="returns", params={"window": 1}),
-        IndicatorSpec(name="returns", params={"window": 12}),
-        IndicatorSpec(name="sma_ratio", params={"window": 20}),
-        IndicatorSpec(name="ema_ratio", params={"window": 50}),
-        IndicatorSpec(name="rsi", params={"window": 14}),
-        IndicatorSpec(name="atr", params={"window": 14}),
-        IndicatorSpec(name="bollinger_pctb", params={"window": 20, "k": 2}),
-        IndicatorSpec(name="realized_vol", params={"window": 30}),
-        IndicatorSpec(name="volume_zscore", params={"window": 30}),
+        _transform(kind.LAG, ["f_log_returns_1"], [1, 2, 3, 4, 5, 6]),
+        _transform(kind.LAG, ["f_rsi_14", "f_volume_zscore_48", "f_natr_14"], [1, 3]),
+        _transform(kind.LAG, ["f_stoch_k_14_3_3", "f_cci_20", "f_willr_14"], [1]),
+        _transform(kind.DIFF, ["f_rsi_14", "f_adx_14", "f_natr_14"], [1, 6]),
+        _transform(kind.DIFF, ["f_realized_vol_48"], [12]),
+        _transform(kind.ROLLING_ZSCORE,
+                   ["f_ema_ratio_21", "f_ema_ratio_100", "f_sma_ratio_50", "f_vwap_ratio_96"],
+                   [96, 288]),
+        _transform(kind.ROLLING_ZSCORE,
+                   ["f_obv", "f_macd_hist_12_26_9", "f_natr_14", "f_bollinger_width_20_2",
+                    "f_log_returns_12"], [288]),
+        _transform(kind.ROLLING_MEAN, ["f_log_returns_1"], [288]),
     ]
 
 
+def default_exclude() -> list[str]:
+    """Default columns computed only as transform inputs: in volume or price units, so they
+    would not generalise across symbols."""
+    return ["f_obv", "f_macd_12_26_9", "f_macd_signal_12_26_9", "f_macd_hist_12_26_9"]
+
+
+def _defaults_follow_indicators(data: dict[str, Any], factory: Callable[[], list[Any]],
+                                ) -> list[Any]:
+    """The default transforms/exclusions go with the default indicators only: a spec that
+    lists its own indicators gets none (they would name columns it does not have)."""
+    indicators = data.get("indicators")
+    if indicators is None or indicators == default_indicators():
+        return factory()
+    return []
+
+
 class Features(SpecModel):
-    """The Gold layer's feature set."""
+    """The Gold layer's feature set: indicators, then transforms of their columns, minus the
+    excluded (intermediate) columns."""
 
     indicators: list[IndicatorSpec] = Field(
         default_factory=default_indicators,
         min_length=1,
         max_length=512,
         description="Indicators to compute; see the registry for names and parameters.",
+    )
+    transforms: list[TransformSpec] = Field(
+        default_factory=lambda data: _defaults_follow_indicators(data, default_transforms),
+        max_length=64,
+        description="Causal transforms (lags, differences, rolling z-scores) of indicator "
+                    "features or candle columns, applied in order after the indicators. "
+                    "Defaults to the default set's transforms when indicators are defaulted.",
+    )
+    exclude: list[str] = Field(
+        default_factory=lambda data: _defaults_follow_indicators(data, default_exclude),
+        max_length=64,
+        description="Feature names or glob patterns computed (e.g. as transform inputs) but "
+                    "not written to Gold.",
+        json_schema_extra={"items": {"type": "string", "pattern": COLUMN_PATTERN,
+                                     "maxLength": 128}},
     )
 
 

@@ -1,7 +1,8 @@
 """One candle in, the current feature vector out: the streaming twin of ``build_features``.
 
-``StreamingFeatureSet`` is built from the same ``list[IndicatorSpec]`` as the batch pipeline
-(through the same ``plan``), so column names, order and parameter validation are shared. Per
+``StreamingFeatureSet`` is built from the same indicators, transforms and exclusions as the
+batch pipeline (through the same ``plan_features``), so column names, order and parameter
+validation are shared. Per
 indicator it keeps one streaming state; a candle with a NaN or infinite value in one of the
 indicator's inputs yields NaN and drops that state, so the indicator re-warms after the gap,
 exactly as ``Indicator.compute`` splits a series at non-finite rows.
@@ -17,14 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlta.errors import DataError, SpecError
 
-from ..pipeline import TIME_COLUMN, plan
+from ..pipeline import TIME_COLUMN, plan_features
 from ..registry import PRICE_INPUTS, Indicator, Params
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from mlta.specs.datapipeline import IndicatorSpec
+    from mlta.specs.datapipeline import Features, IndicatorSpec, TransformSpec
 
 
 class Stream(Protocol):
@@ -114,28 +115,65 @@ class StreamingFeatureSet:
     """The Gold feature set, one candle at a time.
 
     ``update(open, high, low, close, volume, open_time)`` returns a float64 vector in the order
-    of ``columns`` (the names ``build_features`` gives); a candle older than the previous one is
-    refused (the batch pipeline refuses unsorted candles too).
+    of ``columns`` (the names ``build_features`` gives for the same indicators, transforms and
+    exclusions); a candle older than the previous one is refused (the batch pipeline refuses
+    unsorted candles too). ``from_spec(features)`` builds it from a ``Features`` spec.
+
+    Per candle the values are gathered in one list: the five candle fields, then every
+    indicator output, then every transform output (a transform reads its input by position in
+    that list, so it may read a candle column, a feature or an earlier transform's output);
+    the returned vector is the kept part of it.
     """
 
-    def __init__(self, indicators: Sequence[IndicatorSpec]) -> None:
-        steps = plan(indicators)
+    def __init__(
+        self,
+        indicators: Sequence[IndicatorSpec],
+        transforms: Sequence[TransformSpec] = (),
+        exclude: Sequence[str] = (),
+    ) -> None:
+        feature_plan = plan_features(indicators, transforms, exclude)
+        steps = feature_plan.indicators
         lacking = sorted({ind.name for ind, _, _ in steps if stream_factory(ind) is None})
         if lacking:
             raise SpecError(
                 f"indicator(s) {lacking} have no streaming form",
                 hint="drop them from the feature set used for streaming",
             )
-        self.columns: list[str] = [c for _, _, columns in steps for c in columns]
+        self.columns: list[str] = list(feature_plan.columns)
         self._streams = [IndicatorStream(ind, params) for ind, params, _ in steps]
         inputs = [tuple(PRICE_INPUTS.index(name) for name in ind.inputs) for ind, _, _ in steps]
         self._fast = list(zip(self._streams, map(_getter, inputs), strict=True))
+        slots = {name: i for i, name in enumerate(PRICE_INPUTS)}
+        for name in feature_plan.computed:
+            slots[name] = len(slots)
+        self._transforms = feature_plan.transforms
+        self._sources = [slots[step.source] for step in self._transforms]
+        self._transform_states: list[tuple[Callable[[float], tuple[float, ...]], int]] = []
+        kept = [slots[name] for name in self.columns]
+        self._select: Callable[[list[float]], Any] = (
+            (lambda values: values[len(PRICE_INPUTS):])
+            if kept == list(range(len(PRICE_INPUTS), len(slots)))
+            else _getter(tuple(kept)))
         self._last_time: Any = None
+        self._reset_transforms()
+
+    @classmethod
+    def from_spec(cls, features: Features) -> StreamingFeatureSet:
+        """The streaming form of a DataPipeline's ``features`` (the Gold columns)."""
+        return cls(features.indicators, features.transforms, features.exclude)
+
+    def _reset_transforms(self) -> None:
+        from .transforms import make_state
+
+        self._transform_states = [
+            (make_state(step), source)
+            for step, source in zip(self._transforms, self._sources, strict=True)]
 
     def reset(self) -> None:
         """Forget all state (a new symbol, or a gap the caller wants to restart after)."""
         for stream in self._streams:
             stream.reset()
+        self._reset_transforms()
         self._last_time = None
 
     def update(
@@ -154,7 +192,7 @@ class StreamingFeatureSet:
                 )
             self._last_time = open_time
         candle = (float(open_), float(high), float(low), float(close), float(volume))
-        values: list[float] = []
+        values: list[float] = list(candle)
         extend = values.extend
         if all(map(math.isfinite, candle)):
             # the common case: no input can be NaN, so skip each stream's own check
@@ -166,7 +204,9 @@ class StreamingFeatureSet:
         else:
             for stream, getter in self._fast:
                 extend(stream.update(*getter(candle)))
-        return np.array(values, dtype=np.float64)
+        for update, source in self._transform_states:
+            extend(update(values[source]))
+        return np.array(self._select(values), dtype=np.float64)
 
     def update_row(self, row: Mapping[str, Any]) -> np.ndarray:
         """``update`` from a mapping with open/high/low/close/volume (and ``open_time``)."""

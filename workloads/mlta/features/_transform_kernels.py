@@ -1,0 +1,63 @@
+"""The numba kernel behind the rolling transforms (imported on first use: it loads numba).
+
+``streaming/transforms.py`` mirrors this loop operation for operation; change both together
+(the parity tests compare them bit for bit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def rolling_moments(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rolling mean, population std and z-score over the last ``w`` rows.
+
+    NaN unless all ``w`` rows are finite. Sums are of ``x - k`` with ``k`` the current value at
+    each exact re-summation; the window is re-summed every ``w`` rows and whenever it becomes
+    all-finite again, otherwise updated with the row entering and the row leaving.
+    """
+    n = x.size
+    mean = np.full(n, np.nan)
+    std = np.full(n, np.nan)
+    z = np.full(n, np.nan)
+    bad = 0  # non-finite rows inside the window
+    valid = False  # the running sums describe the current window
+    since = 0  # rows since the last exact re-summation
+    k = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for t in range(n):
+        xt = x[t]
+        if not np.isfinite(xt):
+            bad += 1
+        if t >= w and not np.isfinite(x[t - w]):
+            bad -= 1
+        if t < w - 1 or bad > 0:
+            valid = False
+            continue
+        if valid and since < w:
+            d_in = xt - k
+            d_out = x[t - w] - k
+            s1 += d_in - d_out
+            s2 += d_in * d_in - d_out * d_out
+            since += 1
+        else:
+            k = xt
+            s1 = 0.0
+            s2 = 0.0
+            for j in range(t - w + 1, t + 1):
+                d = x[j] - k
+                s1 += d
+                s2 += d * d
+            valid = True
+            since = 1
+        m = s1 / w
+        v = s2 / w - m * m
+        v = v if v > 0.0 else 0.0
+        sd = np.sqrt(v)
+        mean[t] = k + m
+        std[t] = sd
+        z[t] = ((xt - k) - m) / sd if sd > 0.0 else 0.0
+    return mean, std, z
