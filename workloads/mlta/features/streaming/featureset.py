@@ -154,8 +154,24 @@ class StreamingFeatureSet:
             (lambda values: values[len(PRICE_INPUTS):])
             if kept == list(range(len(PRICE_INPUTS), len(slots)))
             else _getter(tuple(kept)))
+        # per stream: its input index (one input) or an itemgetter (several)
+        self._picks: list[int | Callable[[tuple[float, ...]], tuple[float, ...]]] = [
+            idx[0] if len(idx) == 1 else operator.itemgetter(*idx) for idx in inputs]
+        # bound ``update`` of every live state, rebuilt after a reset or a non-finite candle
+        self._bound: list[tuple[Callable[..., tuple[float, ...]], Any, bool]] | None = None
         self._last_time: Any = None
         self._reset_transforms()
+
+    def _bind(self) -> list[tuple[Callable[..., tuple[float, ...]], Any, bool]]:
+        """Create missing states and cache every state's bound ``update``."""
+        bound = []
+        for stream, pick in zip(self._streams, self._picks, strict=True):
+            state = stream.state
+            if state is None:
+                state = stream.state = stream.factory(*stream.args)
+            bound.append((state.update, pick, isinstance(pick, int)))
+        self._bound = bound
+        return bound
 
     @classmethod
     def from_spec(cls, features: Features) -> StreamingFeatureSet:
@@ -173,6 +189,7 @@ class StreamingFeatureSet:
         """Forget all state (a new symbol, or a gap the caller wants to restart after)."""
         for stream in self._streams:
             stream.reset()
+        self._bound = None
         self._reset_transforms()
         self._last_time = None
 
@@ -195,13 +212,14 @@ class StreamingFeatureSet:
         values: list[float] = list(candle)
         extend = values.extend
         if all(map(math.isfinite, candle)):
-            # the common case: no input can be NaN, so skip each stream's own check
-            for stream, getter in self._fast:
-                state = stream.state
-                if state is None:
-                    state = stream.state = stream.factory(*stream.args)
-                extend(state.update(*getter(candle)))
+            # the common case: no input can be NaN, so call each live state directly
+            bound = self._bound
+            if bound is None:
+                bound = self._bind()
+            for update, pick, single in bound:
+                extend(update(candle[pick]) if single else update(*pick(candle)))
         else:
+            self._bound = None
             for stream, getter in self._fast:
                 extend(stream.update(*getter(candle)))
         for update, source in self._transform_states:

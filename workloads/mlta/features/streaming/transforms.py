@@ -25,56 +25,62 @@ NAN = math.nan
 class LagFamily:
     """lag / diff / pct_change of one input for several periods, from one history buffer."""
 
-    __slots__ = ("buf", "kind", "nans", "offsets")
+    __slots__ = ("buf", "kind", "offsets")
 
     def __init__(self, kind: str, periods: tuple[int, ...]) -> None:
         self.kind = kind
         self.offsets = tuple(-1 - p for p in periods)
         self.buf: deque[float] = deque(maxlen=max(periods) + 1)
-        self.nans = (NAN,) * len(periods)
 
     def update(self, x: float) -> tuple[float, ...]:
         buf = self.buf
         buf.append(x)
         size = len(buf)
         kind = self.kind
-        out: list[float] = []
-        for off in self.offsets:
-            if size < -off:
-                out.append(NAN)
-                continue
-            prev = buf[off]
-            if kind == "lag":
-                out.append(prev)
-            elif kind == "diff":
-                out.append(x - prev)
-            else:
-                out.append(x / prev - 1.0 if prev != 0.0 else NAN)
-        return tuple(out)
+        if kind == "lag":
+            return tuple(buf[off] if size >= -off else NAN for off in self.offsets)
+        if kind == "diff":
+            return tuple(x - buf[off] if size >= -off else NAN for off in self.offsets)
+        return tuple(_pct(x, buf[off]) if size >= -off else NAN for off in self.offsets)
 
 
-class Lag1:
-    """The common single-period lag, without the loop (same values as ``LagFamily``)."""
+def _pct(x: float, prev: float) -> float:
+    return x / prev - 1.0 if prev != 0.0 else NAN
 
-    __slots__ = ("buf", "p")
 
-    def __init__(self, p: int) -> None:
+class LagOne:
+    """A single-period lag / diff / pct_change (the common case, without the loop)."""
+
+    __slots__ = ("buf", "kind", "p")
+
+    def __init__(self, kind: str, p: int) -> None:
+        self.kind = kind
         self.p = p
         self.buf: deque[float] = deque(maxlen=p + 1)
 
     def update(self, x: float) -> tuple[float, ...]:
         buf = self.buf
         buf.append(x)
-        return (buf[0],) if len(buf) > self.p else (NAN,)
+        if len(buf) <= self.p:
+            return (NAN,)
+        prev = buf[0]
+        kind = self.kind
+        if kind == "lag":
+            return (prev,)
+        if kind == "diff":
+            return (x - prev,)
+        return (_pct(x, prev),)
 
 
 class RollingMoments:
-    """Mirror of ``rolling_moments``: returns (mean, population std, z-score) per row."""
+    """Mirror of ``rolling_moments`` for one window; ``update`` returns the 1-tuple of the
+    mean (``which`` 0), population std (1) or z-score (2)."""
 
-    __slots__ = ("bad", "buf", "k", "s1", "s2", "since", "valid", "w")
+    __slots__ = ("bad", "buf", "k", "s1", "s2", "since", "valid", "w", "which")
 
-    def __init__(self, w: int) -> None:
+    def __init__(self, w: int, which: int = 2) -> None:
         self.w = w
+        self.which = which
         self.buf: deque[float] = deque(maxlen=w)
         self.bad = 0
         self.valid = False
@@ -83,7 +89,7 @@ class RollingMoments:
         self.s1 = 0.0
         self.s2 = 0.0
 
-    def update(self, x: float) -> tuple[float, float, float]:
+    def update(self, x: float) -> tuple[float]:
         buf = self.buf
         w = self.w
         full = len(buf) == w
@@ -93,15 +99,15 @@ class RollingMoments:
             self.bad += 1
         if full and not math.isfinite(old):
             self.bad -= 1
-        if len(buf) < w or self.bad > 0:
+        if not full and len(buf) < w or self.bad > 0:
             self.valid = False
-            return NAN, NAN, NAN
+            return (NAN,)
         if self.valid and self.since < w:
             k = self.k
             d_in = x - k
             d_out = old - k
-            self.s1 += d_in - d_out
-            self.s2 += d_in * d_in - d_out * d_out
+            s1 = self.s1 = self.s1 + (d_in - d_out)
+            s2 = self.s2 = self.s2 + (d_in * d_in - d_out * d_out)
             self.since += 1
         else:
             k = self.k = x
@@ -115,50 +121,39 @@ class RollingMoments:
             self.s2 = s2
             self.valid = True
             self.since = 1
-        m = self.s1 / w
-        v = self.s2 / w - m * m
-        v = v if v > 0.0 else 0.0
-        sd = math.sqrt(v)
-        return k + m, sd, ((x - k) - m) / sd if sd > 0.0 else 0.0
+        m = s1 / w
+        which = self.which
+        if which == 0:
+            return (k + m,)
+        v = s2 / w - m * m
+        sd = math.sqrt(v) if v > 0.0 else 0.0
+        if which == 1:
+            return (sd,)
+        return (((x - k) - m) / sd if sd > 0.0 else 0.0,)
 
 
 class RollingFamily:
     """One rolling kind of one input for several windows."""
 
-    __slots__ = ("states", "which")
+    __slots__ = ("states",)
 
     def __init__(self, kind: str, periods: tuple[int, ...]) -> None:
-        self.which = ROLLING[kind]
-        self.states = [RollingMoments(w) for w in periods]
+        self.states = [RollingMoments(w, ROLLING[kind]) for w in periods]
 
     def update(self, x: float) -> tuple[float, ...]:
-        which = self.which
-        return tuple(state.update(x)[which] for state in self.states)
-
-
-class RollingOne:
-    """A single rolling window (the common case, without the loop)."""
-
-    __slots__ = ("state", "which")
-
-    def __init__(self, kind: str, w: int) -> None:
-        self.which = ROLLING[kind]
-        self.state = RollingMoments(w)
-
-    def update(self, x: float) -> tuple[float, ...]:
-        return (self.state.update(x)[self.which],)
+        return tuple(state.update(x)[0] for state in self.states)
 
 
 def make_state(step: TransformStep) -> Callable[[float], tuple[float, ...]]:
     """A fresh streaming state for ``step``; call it with each new input value."""
-    state: LagFamily | Lag1 | RollingFamily | RollingOne
+    state: LagFamily | LagOne | RollingFamily | RollingMoments
     if step.kind in ROLLING:
         if len(step.periods) == 1:
-            state = RollingOne(step.kind, step.periods[0])
+            state = RollingMoments(step.periods[0], ROLLING[step.kind])
         else:
             state = RollingFamily(step.kind, step.periods)
-    elif step.kind == "lag" and len(step.periods) == 1:
-        state = Lag1(step.periods[0])
+    elif len(step.periods) == 1:
+        state = LagOne(step.kind, step.periods[0])
     else:
         state = LagFamily(step.kind, step.periods)
     return state.update
