@@ -15,6 +15,7 @@ import pytest
 from mlta.features.registry import get, list_indicators
 
 from .conftest import generated_candles
+from .planted import planted_candles
 from .reference_talib_ext import TALIB_GENERATED_ONLY
 
 PATTERNS = [i.name for i in list_indicators("pattern")]
@@ -29,6 +30,7 @@ def _data(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 def frames(recorded: dict[str, pd.DataFrame]) -> list[dict[str, np.ndarray]]:
     out = [_data(generated_candles(3000)), _data(generated_candles(3000, seed=21))]
     out.extend(_data(frame) for frame in recorded.values())
+    out.append(_data(planted_candles()))  # rare patterns planted in a random walk
     return out
 
 

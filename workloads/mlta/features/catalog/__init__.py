@@ -7,6 +7,7 @@ from . import (
     oscillators,
     overlap,
     patterns,
+    patterns_ext,
     price,
     regression,
     statistic,
@@ -15,6 +16,6 @@ from . import (
 )
 
 __all__ = [
-    "averages", "cycle", "momentum", "oscillators", "overlap", "patterns", "price", "regression",
-    "statistic", "volatility", "volume",
+    "averages", "cycle", "momentum", "oscillators", "overlap", "patterns", "patterns_ext", "price",
+    "regression", "statistic", "volatility", "volume",
 ]
