@@ -16,7 +16,9 @@ def rolling_moments(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.n
 
     NaN unless all ``w`` rows are finite. Sums are of ``x - k`` with ``k`` the current value at
     each exact re-summation; the window is re-summed every ``w`` rows and whenever it becomes
-    all-finite again, otherwise updated with the row entering and the row leaving.
+    all-finite again, otherwise updated with the row entering and the row leaving. A window
+    of ``w`` equal values is exactly constant (mean x, std 0, z-score 0) however the running
+    sums have rounded, so a flat stretch never yields a noise z-score.
     """
     n = x.size
     mean = np.full(n, np.nan)
@@ -28,8 +30,10 @@ def rolling_moments(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.n
     k = 0.0
     s1 = 0.0
     s2 = 0.0
+    run = 0  # length of the current run of equal values
     for t in range(n):
         xt = x[t]
+        run = run + 1 if t > 0 and xt == x[t - 1] else 1
         if not np.isfinite(xt):
             bad += 1
         if t >= w and not np.isfinite(x[t - w]):
@@ -53,6 +57,11 @@ def rolling_moments(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.n
                 s2 += d * d
             valid = True
             since = 1
+        if run >= w:
+            mean[t] = xt
+            std[t] = 0.0
+            z[t] = 0.0
+            continue
         m = s1 / w
         v = s2 / w - m * m
         v = v if v > 0.0 else 0.0

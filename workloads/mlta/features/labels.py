@@ -1,10 +1,13 @@
-"""Training targets: forward returns and their direction, the only look-ahead columns.
+"""Training targets: forward returns, their direction and triple-barrier outcomes, the only
+look-ahead columns.
 
 Labels look ``horizon`` bars into the future by definition, so they are kept apart from
-features by name: every label column starts with ``y_`` (features start with ``f_``), and the
-training code must never use a ``y_`` column as an input. The last ``horizon`` rows of each
-symbol have no label (NaN) and must be dropped, not filled. Labels are computed per symbol so
-a label never reads another symbol's prices.
+features by name: every label column starts with ``y_`` (:data:`LOOKAHEAD_PREFIX`; features
+start with ``f_`` and never look ahead), and the training code must never use a ``y_`` column
+as an input. :func:`is_lookahead` is the one test for "may read future rows"; the causality
+tests exempt exactly those columns. The last ``horizon`` rows of each symbol have no label
+(NaN) and must be dropped, not filled. Labels are computed per symbol so a label never reads
+another symbol's prices.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from . import LABEL_PREFIX
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+#: Columns starting with this may read rows after t (labels); every other column must not.
+LOOKAHEAD_PREFIX = LABEL_PREFIX
+
+
+def is_lookahead(column: str) -> bool:
+    """True for label columns, the only ones allowed to depend on future rows."""
+    return column.startswith(LOOKAHEAD_PREFIX)
 
 
 def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
@@ -97,3 +108,114 @@ def _check_horizon(horizon: int) -> None:
             f"label horizon must be a positive integer number of bars, got {horizon!r}",
             hint="set target.horizon to 1 or more",
         )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0.0:
+        raise SpecError(f"triple barrier {name} must be a positive number, got {value!r}",
+                        hint=f"set the {name} barrier to a multiple of volatility above 0")
+
+
+def barrier_volatility(close: np.ndarray, window: int) -> np.ndarray:
+    """The causal volatility the barriers scale with: the population std of the last
+    ``window`` one-bar log returns, known at the close of bar t (NaN during warm-up)."""
+    import numpy as np
+
+    from .transforms import rolling_moments
+
+    if isinstance(window, bool) or not isinstance(window, int) or window < 2:
+        raise SpecError(f"triple barrier vol_window must be an integer >= 2, got {window!r}",
+                        hint="set vol_window to 2 or more bars")
+    close = np.asarray(close, dtype=np.float64)
+    logret = np.full(close.size, np.nan)
+    if close.size > 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logret[1:] = np.log(close[1:] / close[:-1])
+    return rolling_moments(logret, window)[1]
+
+
+def triple_barrier(
+    close: np.ndarray, horizon: int, upper: float = 2.0, lower: float = 2.0,
+    vol_window: int = 50,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which barrier the price path after t touches first (label, bars to touch, return).
+
+    Barriers are log returns from close[t]: ``+upper * sigma_t * sqrt(horizon)`` and
+    ``-lower * sigma_t * sqrt(horizon)``, with ``sigma_t`` the causal one-bar volatility of
+    :func:`barrier_volatility` (so the barriers are known at t; only the path looks ahead);
+    the vertical barrier is ``horizon`` bars. Label +1 upper first, -1 lower first, 0 neither
+    within the horizon; bars is 1..horizon (the touch is at row t + bars); the return is the
+    log return at the touch. NaN where it cannot be decided (warm-up, gaps, the series end).
+    """
+    import numpy as np
+
+    from ._label_kernels import triple_barrier as kernel
+
+    _check_horizon(horizon)
+    _check_positive("upper", upper)
+    _check_positive("lower", lower)
+    close = np.ascontiguousarray(close, dtype=np.float64)
+    sigma = barrier_volatility(close, vol_window) * np.sqrt(float(horizon))
+    return kernel(close, sigma, int(horizon), float(upper), float(lower))  # type: ignore[no-any-return]
+
+
+def triple_barrier_columns(
+    horizon: int, upper: float = 2.0, lower: float = 2.0, vol_window: int = 50,
+) -> tuple[str, str, str]:
+    """Names of the (label, bars to touch, return at touch) columns for these settings."""
+    from .registry import format_param
+
+    suffix = f"{horizon}_{format_param(upper)}_{format_param(lower)}_{vol_window}"
+    return (f"{LABEL_PREFIX}tb_label_{suffix}", f"{LABEL_PREFIX}tb_bars_{suffix}",
+            f"{LABEL_PREFIX}tb_return_{suffix}")
+
+
+def add_triple_barrier(
+    frame: pd.DataFrame,
+    horizon: int,
+    upper: float = 2.0,
+    lower: float = 2.0,
+    vol_window: int = 50,
+    *,
+    close: str = "close",
+    symbol: str = "symbol",
+    time: str = "open_time",
+) -> tuple[pd.DataFrame, list[str]]:
+    """Add the triple-barrier columns to a copy of ``frame`` (per symbol, like add_labels).
+
+    With a ``time`` column, also ``y_tb_touch_<suffix>``: the time of the touching row (when
+    the label became known), which a walk-forward split needs to purge overlapping labels.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if close not in frame.columns:
+        raise DataError(f"cannot label: column {close!r} is missing",
+                        hint="label candles that have a close price")
+    prices = frame[close].to_numpy(dtype=np.float64, na_value=np.nan)
+    n = prices.size
+    label = np.full(n, np.nan)
+    bars = np.full(n, np.nan)
+    ret = np.full(n, np.nan)
+    touch_row = np.full(n, -1, dtype=np.int64)
+    groups = ([np.flatnonzero(frame[symbol].factorize()[0] == code)
+               for code in np.unique(frame[symbol].factorize()[0])]
+              if symbol in frame.columns else [np.arange(n)])
+    for rows in groups:
+        lab, nbars, r = triple_barrier(prices[rows], horizon, upper, lower, vol_window)
+        label[rows], bars[rows], ret[rows] = lab, nbars, r
+        hit = np.flatnonzero(np.isfinite(nbars))
+        touch_row[rows[hit]] = rows[hit + nbars[hit].astype(np.int64)]
+    names = list(triple_barrier_columns(horizon, upper, lower, vol_window))
+    out = frame.copy()
+    out[names[0]] = label
+    out[names[1]] = bars
+    out[names[2]] = ret
+    if time in frame.columns:
+        times = frame[time].reset_index(drop=True)
+        touch = times.iloc[np.maximum(touch_row, 0)].reset_index(drop=True)
+        touch[touch_row < 0] = pd.NaT
+        name = f"{LABEL_PREFIX}tb_touch_{names[0].removeprefix(LABEL_PREFIX + 'tb_label_')}"
+        out[name] = touch.to_numpy()
+        names.append(name)
+    return out, names

@@ -4,7 +4,7 @@ They agree with the batch transforms bit for bit because they perform the same I
 operations in the same order: the lag family reads the same earlier value and applies the same
 single operation; ``RollingMoments`` is ``_transform_kernels.rolling_moments`` unrolled into a
 state (same running sums of ``x - k``, same re-summation rows: every ``w`` rows and whenever
-the window becomes all-finite again). Python's ``math.isfinite``/``math.sqrt`` and float
+the window becomes all-finite again; same exact answer for a window of equal values). Python's ``math.isfinite``/``math.sqrt`` and float
 arithmetic are IEEE doubles like numba's without fast-math.
 
 The transforms need no reset on a gap: a NaN input flows through them exactly as it does in
@@ -76,7 +76,7 @@ class RollingMoments:
     """Mirror of ``rolling_moments`` for one window; ``update`` returns the 1-tuple of the
     mean (``which`` 0), population std (1) or z-score (2)."""
 
-    __slots__ = ("bad", "buf", "k", "s1", "s2", "since", "valid", "w", "which")
+    __slots__ = ("bad", "buf", "k", "prev", "run", "s1", "s2", "since", "valid", "w", "which")
 
     def __init__(self, w: int, which: int = 2) -> None:
         self.w = w
@@ -88,10 +88,14 @@ class RollingMoments:
         self.k = 0.0
         self.s1 = 0.0
         self.s2 = 0.0
+        self.prev = NAN
+        self.run = 0
 
     def update(self, x: float) -> tuple[float]:
         buf = self.buf
         w = self.w
+        run = self.run = self.run + 1 if x == self.prev else 1
+        self.prev = x
         full = len(buf) == w
         old = buf[0] if full else NAN
         buf.append(x)
@@ -121,6 +125,8 @@ class RollingMoments:
             self.s2 = s2
             self.valid = True
             self.since = 1
+        if run >= w:
+            return (x if self.which == 0 else 0.0,)
         m = s1 / w
         which = self.which
         if which == 0:
