@@ -198,11 +198,13 @@ def _merge_extensions() -> None:
     from .reference_numpy_ext import NUMPY_EXT
     from .reference_patterns import pattern_references
     from .reference_talib_ext import TALIB_EXT
+    from .reference_volume_ext import TALIB_VOLUME_EXT
 
     TALIB_EXT.update(pattern_references(
         [(i.name, i.talib) for i in list_indicators("pattern") if i.talib]))
 
-    for base, extra in ((TALIB, TALIB_EXT), (TALIB, TALIB_CYCLE), (NUMPY, NUMPY_EXT)):
+    for base, extra in ((TALIB, TALIB_EXT), (TALIB, TALIB_CYCLE), (TALIB, TALIB_VOLUME_EXT),
+                        (NUMPY, NUMPY_EXT)):
         overlap = set(base) & set(extra)
         assert not overlap, f"references defined twice: {sorted(overlap)}"
         base.update(extra)

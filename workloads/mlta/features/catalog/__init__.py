@@ -13,9 +13,10 @@ from . import (
     statistic,
     volatility,
     volume,
+    volume_ext,
 )
 
 __all__ = [
     "averages", "cycle", "momentum", "oscillators", "overlap", "patterns", "patterns_ext", "price",
-    "regression", "statistic", "volatility", "volume",
+    "regression", "statistic", "volatility", "volume", "volume_ext",
 ]

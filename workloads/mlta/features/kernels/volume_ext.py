@@ -1,0 +1,112 @@
+"""Volume flows and volatility extras: TA-Lib's CMF, EFI, NVI, PVI, PVT, MASSI and CVI.
+
+Windowed sums use ``_common.rolling_sum`` (re-summed exactly every window, see the package
+doc) where TA-Lib keeps one running sum, so they agree with TA-Lib to round-off; recursive
+ones (EMAs, the NVI / PVI / PVT accumulations) follow TA-Lib's operation order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._common import ema, mask_before, nan_like, rolling_sum
+
+A = np.ndarray
+
+
+@njit(cache=True)
+def cmf(high: A, low: A, close: A, volume: A, w: int) -> A:
+    """Chaikin money flow: sum of money-flow volume / sum of volume over w bars (0 when the
+    window traded nothing); the multiplier is the one AD uses."""
+    n = close.size
+    flow = np.zeros(n)
+    for t in range(n):
+        rng = high[t] - low[t]
+        if rng > 0.0:
+            flow[t] = (close[t] - low[t] - (high[t] - close[t])) / rng * volume[t]
+    num = rolling_sum(flow, w)
+    den = rolling_sum(volume, w)
+    out = nan_like(close)
+    for t in range(w - 1, n):
+        out[t] = num[t] / den[t] if den[t] > 0.0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def efi(close: A, volume: A, w: int) -> A:
+    """Elder's force index: EMA(w) of (close - previous close) * volume."""
+    n = close.size
+    force = nan_like(close)
+    for t in range(1, n):
+        force[t] = (close[t] - close[t - 1]) * volume[t]
+    return ema(force, w)
+
+
+@njit(cache=True)
+def _volume_index(close: A, volume: A, negative: bool) -> A:
+    """NVI (PVI): from 1000, moves with the close's percent change on bars whose volume fell
+    (rose) versus the previous bar, unchanged otherwise."""
+    n = close.size
+    out = nan_like(close)
+    if n == 0:
+        return out
+    value = 1000.0
+    out[0] = value
+    for t in range(1, n):
+        moved = volume[t] < volume[t - 1] if negative else volume[t] > volume[t - 1]
+        if moved and close[t - 1] != 0.0:
+            value = value + value * ((close[t] - close[t - 1]) / close[t - 1])
+        out[t] = value
+    return out
+
+
+@njit(cache=True)
+def nvi(close: A, volume: A) -> A:
+    return _volume_index(close, volume, True)
+
+
+@njit(cache=True)
+def pvi(close: A, volume: A) -> A:
+    return _volume_index(close, volume, False)
+
+
+@njit(cache=True)
+def pvt(close: A, volume: A) -> A:
+    """Price-volume trend: cumulative volume * percent change of the close, from 0."""
+    n = close.size
+    out = nan_like(close)
+    if n == 0:
+        return out
+    value = 0.0
+    out[0] = value
+    for t in range(1, n):
+        if close[t - 1] != 0.0:
+            value += volume[t] * ((close[t] - close[t - 1]) / close[t - 1])
+        out[t] = value
+    return out
+
+
+@njit(cache=True)
+def massi(high: A, low: A, fast: int, slow: int) -> A:
+    """Mass index: sum over ``slow`` bars of EMA(range) / EMA(EMA(range)), both over
+    ``fast`` bars."""
+    single = ema(high - low, fast)
+    double = ema(single, fast)
+    ratio = nan_like(high)
+    for t in range(high.size):
+        if not np.isnan(double[t]):
+            ratio[t] = single[t] / double[t] if double[t] != 0.0 else 1.0
+    return rolling_sum(ratio, slow)
+
+
+@njit(cache=True)
+def cvi(high: A, low: A, w: int, roc: int) -> A:
+    """Chaikin volatility: percent change over ``roc`` bars of EMA(high - low, w)."""
+    e = ema(high - low, w)
+    out = nan_like(high)
+    for t in range(roc, high.size):
+        prev = e[t - roc]
+        if not np.isnan(prev):
+            out[t] = ((e[t] - prev) / prev) * 100.0 if prev != 0.0 else 0.0
+    return mask_before(out, w - 1 + roc)
