@@ -9,30 +9,40 @@ import pytest
 from mlta.errors import DataError, SpecError
 from mlta.features.pipeline import build_features, feature_columns
 from mlta.features.registry import get
-from mlta.specs.datapipeline import IndicatorSpec, default_indicators
+from mlta.specs.datapipeline import Features, IndicatorSpec, default_indicators
 
 from .conftest import generated_candles
 
-DEFAULT_COLUMNS = [
-    "f_returns_1", "f_returns_12", "f_sma_ratio_20", "f_ema_ratio_50", "f_rsi_14", "f_atr_14",
-    "f_bollinger_pctb_20_2", "f_realized_vol_30", "f_volume_zscore_30",
-]
+SPEC = Features()
+#: The longest warm-up of the default Gold set: the one-day (288-bar) indicators.
+DEFAULT_WARMUP = 288
 
 
 def test_default_feature_set_on_recorded(recorded: dict[str, pd.DataFrame]) -> None:
+    columns_expected = feature_columns(SPEC.indicators, SPEC.transforms, SPEC.exclude)
+    assert len(columns_expected) >= 100
     for name, frame in recorded.items():
-        out, columns = build_features(frame, default_indicators())
-        assert columns == DEFAULT_COLUMNS, name
-        assert list(out.columns) == [*frame.columns, *DEFAULT_COLUMNS]
+        out, columns = build_features(frame, SPEC.indicators, SPEC.transforms, SPEC.exclude)
+        assert columns == columns_expected, name
+        assert list(out.columns) == [*frame.columns, *columns]
         pd.testing.assert_frame_equal(out[list(frame.columns)], frame)
         for column in columns:
             assert out[column].dtype == np.float64
-        # ema_ratio_50 has the longest warm-up of the defaults: 49 rows
-        assert out[columns].iloc[49:].notna().all().all(), name
-        assert out["f_ema_ratio_50"].iloc[:49].isna().all()
+        # nothing warms up longer than a day of 5-minute bars, and then nothing is missing
+        assert out[columns].iloc[DEFAULT_WARMUP:].notna().all().all(), name
+        assert out["f_log_returns_288"].iloc[:DEFAULT_WARMUP].isna().all()
         np.testing.assert_allclose(
-            out["f_returns_12"].to_numpy(),
-            frame["close"].pct_change(12).to_numpy(), rtol=1e-12)
+            out["f_log_returns_12"].to_numpy(),
+            np.log(frame["close"]).diff(12).to_numpy(), rtol=1e-9, atol=1e-15)
+        # excluded intermediates are not in Gold, their z-scores are
+        assert "f_obv" not in columns and "f_obv__zscore_144" in columns
+
+
+def test_default_indicators_alone_keep_the_old_call_shape() -> None:
+    frame = generated_candles(400)
+    out, columns = build_features(frame, default_indicators())
+    assert columns == feature_columns(default_indicators())
+    assert "f_obv" in columns and not any("__" in c for c in columns)
 
 
 def test_input_frame_is_not_modified() -> None:
@@ -79,10 +89,15 @@ def test_gap_rows_are_nan_and_features_rewarm() -> None:
 
 
 def test_short_frame_gives_nan_features_not_an_error() -> None:
-    out, columns = build_features(generated_candles(10), default_indicators())
-    assert out[columns[2:]].isna().all().all()
-    out, _ = build_features(generated_candles(10).iloc[:0], default_indicators())
-    assert len(out) == 0
+    out, columns = build_features(generated_candles(10), SPEC.indicators, SPEC.transforms,
+                                  SPEC.exclude)
+    assert out[["f_rsi_14", "f_ema_ratio_200", "f_ema_ratio_21__zscore_144",
+                "f_realized_vol_12__lag_48"]].isna().all().all()
+    assert out["f_log_returns_1__lag_6"].iloc[7:].notna().all()
+    assert out["f_log_returns_1"].iloc[1:].notna().all()
+    out, columns = build_features(generated_candles(10).iloc[:0], SPEC.indicators,
+                                  SPEC.transforms, SPEC.exclude)
+    assert len(out) == 0 and len(columns) >= 100
 
 
 def test_deterministic_and_index_preserved() -> None:

@@ -267,8 +267,10 @@ def _transform(kind: TransformKind, columns: list[str], periods: list[int]) -> T
 
 def default_transforms() -> list[TransformSpec]:
     """Transforms on top of :func:`default_indicators`: the recent past of the most informative
-    features (lags), their changes, and z-scores of price-distance and volume-flow measures
-    against the last day (288 five-minute bars) so regimes are comparable across symbols."""
+    features (lags), their changes, and z-scores of price-distance, volatility and volume-flow
+    measures against the last 12 hours (144 five-minute bars), so regimes are comparable
+    across symbols. Windows are chosen so no column warms up longer than the one-day (288-bar)
+    indicators: training drops warm-up rows."""
     kind = TransformKind
     return [
         _transform(kind.LAG, ["f_log_returns_1"], [1, 2, 3, 4, 5, 6]),
@@ -283,10 +285,10 @@ def default_transforms() -> list[TransformSpec]:
         _transform(kind.DIFF, ["f_realized_vol_48", "f_log_returns_12", "f_ema_ratio_21"], [12]),
         _transform(kind.ROLLING_ZSCORE,
                    ["f_ema_ratio_21", "f_ema_ratio_100", "f_sma_ratio_50", "f_vwap_ratio_96"],
-                   [288]),
+                   [144]),
         _transform(kind.ROLLING_ZSCORE,
                    ["f_obv", "f_macd_hist_12_26_9", "f_natr_14", "f_bollinger_width_20_2",
-                    "f_log_returns_12"], [288]),
+                    "f_log_returns_12"], [144]),
         _transform(kind.ROLLING_MEAN, ["f_log_returns_1"], [288]),
         _transform(kind.ROLLING_MEAN, ["f_bop"], [12]),
     ]
