@@ -195,6 +195,7 @@ def _merge_extensions() -> None:
     from mlta.features.registry import list_indicators
 
     from .reference_cycle import TALIB_CYCLE
+    from .reference_extras import NUMPY_EXTRAS
     from .reference_numpy_ext import NUMPY_EXT
     from .reference_patterns import pattern_references
     from .reference_talib_ext import TALIB_EXT
@@ -204,7 +205,7 @@ def _merge_extensions() -> None:
         [(i.name, i.talib) for i in list_indicators("pattern") if i.talib]))
 
     for base, extra in ((TALIB, TALIB_EXT), (TALIB, TALIB_CYCLE), (TALIB, TALIB_VOLUME_EXT),
-                        (NUMPY, NUMPY_EXT)):
+                        (NUMPY, NUMPY_EXT), (NUMPY, NUMPY_EXTRAS)):
         overlap = set(base) & set(extra)
         assert not overlap, f"references defined twice: {sorted(overlap)}"
         base.update(extra)

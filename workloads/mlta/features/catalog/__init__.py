@@ -3,6 +3,7 @@
 from . import (
     averages,
     cycle,
+    extras,
     momentum,
     oscillators,
     overlap,
@@ -17,6 +18,6 @@ from . import (
 )
 
 __all__ = [
-    "averages", "cycle", "momentum", "oscillators", "overlap", "patterns", "patterns_ext", "price",
+    "averages", "cycle", "extras", "momentum", "oscillators", "overlap", "patterns", "patterns_ext", "price",
     "regression", "statistic", "volatility", "volume", "volume_ext",
 ]
