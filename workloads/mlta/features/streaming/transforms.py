@@ -25,23 +25,30 @@ NAN = math.nan
 class LagFamily:
     """lag / diff / pct_change of one input for several periods, from one history buffer."""
 
-    __slots__ = ("buf", "kind", "offsets")
+    __slots__ = ("buf", "kind", "offsets", "size")
 
     def __init__(self, kind: str, periods: tuple[int, ...]) -> None:
         self.kind = kind
         self.offsets = tuple(-1 - p for p in periods)
-        self.buf: deque[float] = deque(maxlen=max(periods) + 1)
+        self.size = max(periods) + 1
+        self.buf: deque[float] = deque(maxlen=self.size)
 
     def update(self, x: float) -> tuple[float, ...]:
         buf = self.buf
         buf.append(x)
-        size = len(buf)
         kind = self.kind
+        if len(buf) == self.size:  # steady state: every period has its earlier value
+            if kind == "lag":
+                return tuple([buf[off] for off in self.offsets])
+            if kind == "diff":
+                return tuple([x - buf[off] for off in self.offsets])
+            return tuple([_pct(x, buf[off]) for off in self.offsets])
+        have = len(buf)
         if kind == "lag":
-            return tuple(buf[off] if size >= -off else NAN for off in self.offsets)
+            return tuple([buf[off] if have >= -off else NAN for off in self.offsets])
         if kind == "diff":
-            return tuple(x - buf[off] if size >= -off else NAN for off in self.offsets)
-        return tuple(_pct(x, buf[off]) if size >= -off else NAN for off in self.offsets)
+            return tuple([x - buf[off] if have >= -off else NAN for off in self.offsets])
+        return tuple([_pct(x, buf[off]) if have >= -off else NAN for off in self.offsets])
 
 
 def _pct(x: float, prev: float) -> float:
