@@ -9,8 +9,10 @@ import pytest
 
 from mlta.data import catalog
 from mlta.data.lake import read_dataset
+from mlta.features.pipeline import feature_columns
 from mlta.jobs.pipeline import run
 from mlta.specs import JobEnvelope, JobResult
+from mlta.specs.datapipeline import default_indicators
 
 
 def _envelope(spec: dict[str, Any], storage_uri: str, name: str = "demo") -> JobEnvelope:
@@ -43,11 +45,12 @@ def test_sample_pipeline_reports_version_uri_rows_features_and_quality(lake: str
     out = result.outputs
     assert set(out) >= {"datasetVersion", "datasetUri", "rows", "featureCount", "quality"}
     assert out["datasetUri"] == f"{lake}/gold/team-a/demo/{out['datasetVersion']}"
-    assert out["rows"] == 800 and out["featureCount"] == 9  # the default indicator set
+    default = feature_columns(default_indicators())  # the default indicator set
+    assert out["rows"] == 800 and out["featureCount"] == len(default)
     assert out["quality"]["passed"] is True
     assert out["quality"]["symbols"]["BTCUSDT"]["completeness"] == 1.0
     frame, manifest = read_dataset(out["datasetUri"])
-    assert len(frame) == 800 and len(manifest.feature_columns) == 9
+    assert len(frame) == 800 and manifest.feature_columns == default
     assert all(c.startswith("f_") for c in manifest.feature_columns)
     # The result is what the operator reads back from the job's log line.
     assert JobResult.from_logs("noise\n" + result.log_line()) == result
