@@ -20,7 +20,8 @@ from ._candles import (
     SHADOW_SHORT,
     SHADOW_VERY_LONG,
     SHADOW_VERY_SHORT,
-    average,
+    average_step,
+    average_total,
     body,
     body_gap_down,
     body_gap_up,
@@ -47,9 +48,13 @@ def _out(c: A, start: int) -> A:
 def cdl_doji(o: A, h: A, lo: A, c: A) -> A:
     s = 10
     out = _out(c, s)
-    doji = average(o, h, lo, c, BODY_DOJI, 0, s)
+    doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
+    doji_old = BODY_DOJI[1] + 0
     for i in range(s, c.size):
-        if body(o, c, i) <= doji[i]:
+        doji_i, doji_t = average_step(
+            BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
+            o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
+        if body(o[i], c[i]) <= doji_i:
             out[i] = 100.0
     return out
 
@@ -59,25 +64,41 @@ def _doji_shadows(o: A, h: A, lo: A, c: A, kind: int) -> A:
     """1 dragonfly, 2 gravestone, 3 long-legged, 4 rickshaw man."""
     s = 10
     out = _out(c, s)
-    doji = average(o, h, lo, c, BODY_DOJI, 0, s)
-    vshort = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    slong = average(o, h, lo, c, SHADOW_LONG, 0, s)
-    near = average(o, h, lo, c, NEAR, 0, s)
+    doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
+    doji_old = BODY_DOJI[1] + 0
+    vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    slong_t = average_total(o, h, lo, c, SHADOW_LONG, 0, s)
+    slong_old = SHADOW_LONG[1] + 0
+    near_t = average_total(o, h, lo, c, NEAR, 0, s)
+    near_old = NEAR[1] + 0
     for i in range(s, c.size):
-        if body(o, c, i) > doji[i]:
+        doji_i, doji_t = average_step(
+            BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
+            o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
+        vshort_i, vshort_t = average_step(
+            SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
+            o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
+        slong_i, slong_t = average_step(
+            SHADOW_LONG, slong_t, o[i], h[i], lo[i], c[i],
+            o[i - slong_old], h[i - slong_old], lo[i - slong_old], c[i - slong_old])
+        near_i, near_t = average_step(
+            NEAR, near_t, o[i], h[i], lo[i], c[i],
+            o[i - near_old], h[i - near_old], lo[i - near_old], c[i - near_old])
+        if body(o[i], c[i]) > doji_i:
             continue
-        up = upper(o, h, c, i)
-        dn = lower(o, lo, c, i)
+        up = upper(o[i], h[i], c[i])
+        dn = lower(o[i], lo[i], c[i])
         if kind == 1:
-            hit = up < vshort[i] and dn > vshort[i]
+            hit = up < vshort_i and dn > vshort_i
         elif kind == 2:
-            hit = dn < vshort[i] and up > vshort[i]
+            hit = dn < vshort_i and up > vshort_i
         elif kind == 3:
-            hit = dn > slong[i] or up > slong[i]
+            hit = dn > slong_i or up > slong_i
         else:
             mid = lo[i] + (h[i] - lo[i]) / 2.0
-            hit = (dn > slong[i] and up > slong[i]
-                   and bottom(o, c, i) <= mid + near[i] and top(o, c, i) >= mid - near[i])
+            hit = (dn > slong_i and up > slong_i
+                   and bottom(o[i], c[i]) <= mid + near_i and top(o[i], c[i]) >= mid - near_i)
         if hit:
             out[i] = 100.0
     return out
@@ -109,33 +130,57 @@ def _one_candle(o: A, h: A, lo: A, c: A, kind: int) -> A:
     marubozu, 5 long line, 6 short line, 7 belt hold; 8 takuri (unsigned)."""
     s = 10
     out = _out(c, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
-    blong = average(o, h, lo, c, BODY_LONG, 0, s)
-    doji = average(o, h, lo, c, BODY_DOJI, 0, s)
-    vshort = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    sshort = average(o, h, lo, c, SHADOW_SHORT, 0, s)
-    vlong = average(o, h, lo, c, SHADOW_VERY_LONG, 0, s)
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
+    blong_old = BODY_LONG[1] + 0
+    doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
+    doji_old = BODY_DOJI[1] + 0
+    vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    sshort_t = average_total(o, h, lo, c, SHADOW_SHORT, 0, s)
+    sshort_old = SHADOW_SHORT[1] + 0
+    vlong_t = average_total(o, h, lo, c, SHADOW_VERY_LONG, 0, s)
+    vlong_old = SHADOW_VERY_LONG[1] + 0
     for i in range(s, c.size):
-        b = body(o, c, i)
-        up = upper(o, h, c, i)
-        dn = lower(o, lo, c, i)
-        col = color(o, c, i)
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i], h[i], lo[i], c[i],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        doji_i, doji_t = average_step(
+            BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
+            o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
+        vshort_i, vshort_t = average_step(
+            SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
+            o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
+        sshort_i, sshort_t = average_step(
+            SHADOW_SHORT, sshort_t, o[i], h[i], lo[i], c[i],
+            o[i - sshort_old], h[i - sshort_old], lo[i - sshort_old], c[i - sshort_old])
+        vlong_i, vlong_t = average_step(
+            SHADOW_VERY_LONG, vlong_t, o[i], h[i], lo[i], c[i],
+            o[i - vlong_old], h[i - vlong_old], lo[i - vlong_old], c[i - vlong_old])
+        b = body(o[i], c[i])
+        up = upper(o[i], h[i], c[i])
+        dn = lower(o[i], lo[i], c[i])
+        col = color(o[i], c[i])
         if kind == 1:
-            hit = b < bshort[i] and up > b and dn > b
+            hit = b < bshort_i and up > b and dn > b
         elif kind == 2:
-            hit = b < bshort[i] and up > vlong[i] and dn > vlong[i]
+            hit = b < bshort_i and up > vlong_i and dn > vlong_i
         elif kind == 3:
-            hit = b > blong[i] and up < vshort[i] and dn < vshort[i]
+            hit = b > blong_i and up < vshort_i and dn < vshort_i
         elif kind == 4:
-            hit = b > blong[i] and ((col == 1 and up < vshort[i]) or (col == -1 and dn < vshort[i]))
+            hit = b > blong_i and ((col == 1 and up < vshort_i) or (col == -1 and dn < vshort_i))
         elif kind == 5:
-            hit = b > blong[i] and up < sshort[i] and dn < sshort[i]
+            hit = b > blong_i and up < sshort_i and dn < sshort_i
         elif kind == 6:
-            hit = b < bshort[i] and up < sshort[i] and dn < sshort[i]
+            hit = b < bshort_i and up < sshort_i and dn < sshort_i
         elif kind == 7:
-            hit = b > blong[i] and ((col == 1 and dn < vshort[i]) or (col == -1 and up < vshort[i]))
+            hit = b > blong_i and ((col == 1 and dn < vshort_i) or (col == -1 and up < vshort_i))
         else:
-            hit = b <= doji[i] and up < vshort[i] and dn > vlong[i]
+            hit = b <= doji_i and up < vshort_i and dn > vlong_i
             col = 1
         if hit:
             out[i] = 100.0 * col
@@ -187,26 +232,42 @@ def _hammers(o: A, h: A, lo: A, c: A, kind: int) -> A:
     """1 hammer, 2 hanging man, 3 inverted hammer, 4 shooting star."""
     s = 11
     out = _out(c, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
-    slong = average(o, h, lo, c, SHADOW_LONG, 0, s)
-    vshort = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    near = average(o, h, lo, c, NEAR, 1, s)
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
+    slong_t = average_total(o, h, lo, c, SHADOW_LONG, 0, s)
+    slong_old = SHADOW_LONG[1] + 0
+    vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    near_t = average_total(o, h, lo, c, NEAR, 1, s)
+    near_old = NEAR[1] + 1
     for i in range(s, c.size):
-        if body(o, c, i) >= bshort[i]:
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        slong_i, slong_t = average_step(
+            SHADOW_LONG, slong_t, o[i], h[i], lo[i], c[i],
+            o[i - slong_old], h[i - slong_old], lo[i - slong_old], c[i - slong_old])
+        vshort_i, vshort_t = average_step(
+            SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
+            o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
+        near_i, near_t = average_step(
+            NEAR, near_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - near_old], h[i - near_old], lo[i - near_old], c[i - near_old])
+        if body(o[i], c[i]) >= bshort_i:
             continue
-        up = upper(o, h, c, i)
-        dn = lower(o, lo, c, i)
+        up = upper(o[i], h[i], c[i])
+        dn = lower(o[i], lo[i], c[i])
         if kind == 1:
-            hit = dn > slong[i] and up < vshort[i] and bottom(o, c, i) <= lo[i - 1] + near[i]
+            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) <= lo[i - 1] + near_i
             sign = 100.0
         elif kind == 2:
-            hit = dn > slong[i] and up < vshort[i] and bottom(o, c, i) >= h[i - 1] - near[i]
+            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) >= h[i - 1] - near_i
             sign = -100.0
         elif kind == 3:
-            hit = up > slong[i] and dn < vshort[i] and body_gap_down(o, c, i, i - 1)
+            hit = up > slong_i and dn < vshort_i and body_gap_down(o[i], c[i], o[i - 1], c[i - 1])
             sign = 100.0
         else:
-            hit = up > slong[i] and dn < vshort[i] and body_gap_up(o, c, i, i - 1)
+            hit = up > slong_i and dn < vshort_i and body_gap_up(o[i], c[i], o[i - 1], c[i - 1])
             sign = -100.0
         if hit:
             out[i] = sign
@@ -238,8 +299,8 @@ def cdl_engulfing(o: A, h: A, lo: A, c: A) -> A:
     s = 2
     out = _out(c, s)
     for i in range(s, c.size):
-        c0 = color(o, c, i)
-        c1 = color(o, c, i - 1)
+        c0 = color(o[i], c[i])
+        c1 = color(o[i - 1], c[i - 1])
         hit = (c0 == 1 and c1 == -1 and (
             (c[i] >= o[i - 1] and o[i] < c[i - 1]) or (c[i] > o[i - 1] and o[i] <= c[i - 1]))) or (
             c0 == -1 and c1 == 1 and (
@@ -254,14 +315,25 @@ def cdl_engulfing(o: A, h: A, lo: A, c: A) -> A:
 def _harami(o: A, h: A, lo: A, c: A, cross: bool) -> A:
     s = 11
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 1, s)
-    small = average(o, h, lo, c, BODY_DOJI if cross else BODY_SHORT, 0, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong_old = BODY_LONG[1] + 1
+    small_set = BODY_DOJI if cross else BODY_SHORT
+    small_t = average_total(o, h, lo, c, small_set, 0, s)
+    small_old = small_set[1] + 0
     for i in range(s, c.size):
-        if body(o, c, i - 1) > blong[i] and body(o, c, i) <= small[i]:
-            sign = -color(o, c, i - 1)
-            if top(o, c, i) < top(o, c, i - 1) and bottom(o, c, i) > bottom(o, c, i - 1):
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        small_i, small_t = average_step(
+            small_set, small_t, o[i], h[i], lo[i], c[i],
+            o[i - small_old], h[i - small_old], lo[i - small_old], c[i - small_old])
+        if body(o[i - 1], c[i - 1]) > blong_i and body(o[i], c[i]) <= small_i:
+            sign = -color(o[i - 1], c[i - 1])
+            t0, t1 = top(o[i], c[i]), top(o[i - 1], c[i - 1])
+            b0, b1 = bottom(o[i], c[i]), bottom(o[i - 1], c[i - 1])
+            if t0 < t1 and b0 > b1:
                 out[i] = 100.0 * sign
-            elif top(o, c, i) <= top(o, c, i - 1) and bottom(o, c, i) >= bottom(o, c, i - 1):
+            elif t0 <= t1 and b0 >= b1:
                 out[i] = 80.0 * sign
     return out
 
@@ -280,13 +352,21 @@ def cdl_haramicross(o: A, h: A, lo: A, c: A) -> A:
 def cdl_dojistar(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 1, s)
-    doji = average(o, h, lo, c, BODY_DOJI, 0, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong_old = BODY_LONG[1] + 1
+    doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
+    doji_old = BODY_DOJI[1] + 0
     for i in range(s, c.size):
-        c1 = color(o, c, i - 1)
-        if body(o, c, i - 1) > blong[i] and body(o, c, i) <= doji[i] and (
-                (c1 == 1 and body_gap_up(o, c, i, i - 1))
-                or (c1 == -1 and body_gap_down(o, c, i, i - 1))):
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        doji_i, doji_t = average_step(
+            BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
+            o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
+        c1 = color(o[i - 1], c[i - 1])
+        if body(o[i - 1], c[i - 1]) > blong_i and body(o[i], c[i]) <= doji_i and (
+                (c1 == 1 and body_gap_up(o[i], c[i], o[i - 1], c[i - 1]))
+                or (c1 == -1 and body_gap_down(o[i], c[i], o[i - 1], c[i - 1]))):
             out[i] = -100.0 * c1
     return out
 
@@ -296,25 +376,37 @@ def _two_line(o: A, h: A, lo: A, c: A, kind: int) -> A:
     """Long black then white: 1 in-neck, 2 on-neck, 3 thrusting; 4 homing pigeon."""
     s = 11
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 1, s)
-    equal = average(o, h, lo, c, EQUAL, 1, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong_old = BODY_LONG[1] + 1
+    equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
+    equal_old = EQUAL[1] + 1
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
     for i in range(s, c.size):
-        if color(o, c, i - 1) != -1 or body(o, c, i - 1) <= blong[i]:
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        equal_i, equal_t = average_step(
+            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if color(o[i - 1], c[i - 1]) != -1 or body(o[i - 1], c[i - 1]) <= blong_i:
             continue
         if kind == 4:
-            if (color(o, c, i) == -1 and body(o, c, i) <= bshort[i] and o[i] < o[i - 1]
+            if (color(o[i], c[i]) == -1 and body(o[i], c[i]) <= bshort_i and o[i] < o[i - 1]
                     and c[i] > c[i - 1]):
                 out[i] = 100.0
             continue
-        if color(o, c, i) != 1 or o[i] >= lo[i - 1]:
+        if color(o[i], c[i]) != 1 or o[i] >= lo[i - 1]:
             continue
         if kind == 1:
-            hit = c[i] <= c[i - 1] + equal[i] and c[i] >= c[i - 1]
+            hit = c[i] <= c[i - 1] + equal_i and c[i] >= c[i - 1]
         elif kind == 2:
-            hit = c[i] <= lo[i - 1] + equal[i] and c[i] >= lo[i - 1] - equal[i]
+            hit = c[i] <= lo[i - 1] + equal_i and c[i] >= lo[i - 1] - equal_i
         else:
-            hit = c[i] > c[i - 1] + equal[i] and c[i] <= c[i - 1] + body(o, c, i - 1) * 0.5
+            hit = c[i] > c[i - 1] + equal_i and c[i] <= c[i - 1] + body(o[i - 1], c[i - 1]) * 0.5
         if hit:
             out[i] = -100.0
     return out
@@ -344,13 +436,21 @@ def cdl_homingpigeon(o: A, h: A, lo: A, c: A) -> A:
 def cdl_piercing(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
-    blong1 = average(o, h, lo, c, BODY_LONG, 1, s)
-    blong0 = average(o, h, lo, c, BODY_LONG, 0, s)
+    blong1_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong1_old = BODY_LONG[1] + 1
+    blong0_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
+    blong0_old = BODY_LONG[1] + 0
     for i in range(s, c.size):
-        if (color(o, c, i - 1) == -1 and body(o, c, i - 1) > blong1[i]
-                and color(o, c, i) == 1 and body(o, c, i) > blong0[i]
+        blong1_i, blong1_t = average_step(
+            BODY_LONG, blong1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong1_old], h[i - blong1_old], lo[i - blong1_old], c[i - blong1_old])
+        blong0_i, blong0_t = average_step(
+            BODY_LONG, blong0_t, o[i], h[i], lo[i], c[i],
+            o[i - blong0_old], h[i - blong0_old], lo[i - blong0_old], c[i - blong0_old])
+        if (color(o[i - 1], c[i - 1]) == -1 and body(o[i - 1], c[i - 1]) > blong1_i
+                and color(o[i], c[i]) == 1 and body(o[i], c[i]) > blong0_i
                 and o[i] < lo[i - 1] and c[i] < o[i - 1]
-                and c[i] > c[i - 1] + body(o, c, i - 1) * 0.5):
+                and c[i] > c[i - 1] + body(o[i - 1], c[i - 1]) * 0.5):
             out[i] = 100.0
     return out
 
@@ -359,11 +459,15 @@ def cdl_piercing(o: A, h: A, lo: A, c: A) -> A:
 def cdl_darkcloudcover(o: A, h: A, lo: A, c: A, penetration: float) -> A:
     s = 11
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 1, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong_old = BODY_LONG[1] + 1
     for i in range(s, c.size):
-        if (color(o, c, i - 1) == 1 and body(o, c, i - 1) > blong[i]
-                and color(o, c, i) == -1 and o[i] > h[i - 1] and c[i] > o[i - 1]
-                and c[i] < c[i - 1] - body(o, c, i - 1) * penetration):
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        if (color(o[i - 1], c[i - 1]) == 1 and body(o[i - 1], c[i - 1]) > blong_i
+                and color(o[i], c[i]) == -1 and o[i] > h[i - 1] and c[i] > o[i - 1]
+                and c[i] < c[i - 1] - body(o[i - 1], c[i - 1]) * penetration):
             out[i] = -100.0
     return out
 
@@ -372,23 +476,39 @@ def cdl_darkcloudcover(o: A, h: A, lo: A, c: A, penetration: float) -> A:
 def _kicking(o: A, h: A, lo: A, c: A, by_length: bool) -> A:
     s = 11
     out = _out(c, s)
-    blong1 = average(o, h, lo, c, BODY_LONG, 1, s)
-    vshort1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    blong0 = average(o, h, lo, c, BODY_LONG, 0, s)
-    vshort0 = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    blong1_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong1_old = BODY_LONG[1] + 1
+    vshort1_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
+    vshort1_old = SHADOW_VERY_SHORT[1] + 1
+    blong0_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
+    blong0_old = BODY_LONG[1] + 0
+    vshort0_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    vshort0_old = SHADOW_VERY_SHORT[1] + 0
     for i in range(s, c.size):
-        c1 = color(o, c, i - 1)
-        if (c1 == -color(o, c, i)
-                and body(o, c, i - 1) > blong1[i] and upper(o, h, c, i - 1) < vshort1[i]
-                and lower(o, lo, c, i - 1) < vshort1[i]
-                and body(o, c, i) > blong0[i] and upper(o, h, c, i) < vshort0[i]
-                and lower(o, lo, c, i) < vshort0[i]
+        blong1_i, blong1_t = average_step(
+            BODY_LONG, blong1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong1_old], h[i - blong1_old], lo[i - blong1_old], c[i - blong1_old])
+        vshort1_i, vshort1_t = average_step(
+            SHADOW_VERY_SHORT, vshort1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - vshort1_old], h[i - vshort1_old], lo[i - vshort1_old], c[i - vshort1_old])
+        blong0_i, blong0_t = average_step(
+            BODY_LONG, blong0_t, o[i], h[i], lo[i], c[i],
+            o[i - blong0_old], h[i - blong0_old], lo[i - blong0_old], c[i - blong0_old])
+        vshort0_i, vshort0_t = average_step(
+            SHADOW_VERY_SHORT, vshort0_t, o[i], h[i], lo[i], c[i],
+            o[i - vshort0_old], h[i - vshort0_old], lo[i - vshort0_old], c[i - vshort0_old])
+        c1 = color(o[i - 1], c[i - 1])
+        if (c1 == -color(o[i], c[i])
+                and body(o[i - 1], c[i - 1]) > blong1_i and upper(o[i - 1], h[i - 1], c[i - 1]) < vshort1_i
+                and lower(o[i - 1], lo[i - 1], c[i - 1]) < vshort1_i
+                and body(o[i], c[i]) > blong0_i and upper(o[i], h[i], c[i]) < vshort0_i
+                and lower(o[i], lo[i], c[i]) < vshort0_i
                 and ((c1 == -1 and lo[i] > h[i - 1]) or (c1 == 1 and h[i] < lo[i - 1]))):
             if by_length:
-                longer = i if body(o, c, i) > body(o, c, i - 1) else i - 1
-                out[i] = 100.0 * color(o, c, longer)
+                longer = i if body(o[i], c[i]) > body(o[i - 1], c[i - 1]) else i - 1
+                out[i] = 100.0 * color(o[longer], c[longer])
             else:
-                out[i] = 100.0 * color(o, c, i)
+                out[i] = 100.0 * color(o[i], c[i])
     return out
 
 
@@ -406,10 +526,14 @@ def cdl_kickingbylength(o: A, h: A, lo: A, c: A) -> A:
 def cdl_matchinglow(o: A, h: A, lo: A, c: A) -> A:
     s = 6
     out = _out(c, s)
-    equal = average(o, h, lo, c, EQUAL, 1, s)
+    equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
+    equal_old = EQUAL[1] + 1
     for i in range(s, c.size):
-        if (color(o, c, i - 1) == -1 and color(o, c, i) == -1
-                and c[i] <= c[i - 1] + equal[i] and c[i] >= c[i - 1] - equal[i]):
+        equal_i, equal_t = average_step(
+            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
+        if (color(o[i - 1], c[i - 1]) == -1 and color(o[i], c[i]) == -1
+                and c[i] <= c[i - 1] + equal_i and c[i] >= c[i - 1] - equal_i):
             out[i] = 100.0
     return out
 
@@ -418,16 +542,28 @@ def cdl_matchinglow(o: A, h: A, lo: A, c: A) -> A:
 def cdl_separatinglines(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
-    vshort = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    blong = average(o, h, lo, c, BODY_LONG, 0, s)
-    equal = average(o, h, lo, c, EQUAL, 1, s)
+    vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
+    blong_old = BODY_LONG[1] + 0
+    equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
+    equal_old = EQUAL[1] + 1
     for i in range(s, c.size):
-        c0 = color(o, c, i)
-        if (color(o, c, i - 1) == -c0
-                and o[i] <= o[i - 1] + equal[i] and o[i] >= o[i - 1] - equal[i]
-                and body(o, c, i) > blong[i]
-                and ((c0 == 1 and lower(o, lo, c, i) < vshort[i])
-                     or (c0 == -1 and upper(o, h, c, i) < vshort[i]))):
+        vshort_i, vshort_t = average_step(
+            SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
+            o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i], h[i], lo[i], c[i],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        equal_i, equal_t = average_step(
+            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
+        c0 = color(o[i], c[i])
+        if (color(o[i - 1], c[i - 1]) == -c0
+                and o[i] <= o[i - 1] + equal_i and o[i] >= o[i - 1] - equal_i
+                and body(o[i], c[i]) > blong_i
+                and ((c0 == 1 and lower(o[i], lo[i], c[i]) < vshort_i)
+                     or (c0 == -1 and upper(o[i], h[i], c[i]) < vshort_i))):
             out[i] = 100.0 * c0
     return out
 
@@ -436,13 +572,25 @@ def cdl_separatinglines(o: A, h: A, lo: A, c: A) -> A:
 def cdl_counterattack(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
-    equal = average(o, h, lo, c, EQUAL, 1, s)
-    blong1 = average(o, h, lo, c, BODY_LONG, 1, s)
-    blong0 = average(o, h, lo, c, BODY_LONG, 0, s)
+    equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
+    equal_old = EQUAL[1] + 1
+    blong1_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
+    blong1_old = BODY_LONG[1] + 1
+    blong0_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
+    blong0_old = BODY_LONG[1] + 0
     for i in range(s, c.size):
-        c0 = color(o, c, i)
-        if (color(o, c, i - 1) == -c0 and body(o, c, i - 1) > blong1[i]
-                and body(o, c, i) > blong0[i]
-                and c[i] <= c[i - 1] + equal[i] and c[i] >= c[i - 1] - equal[i]):
+        equal_i, equal_t = average_step(
+            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
+        blong1_i, blong1_t = average_step(
+            BODY_LONG, blong1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - blong1_old], h[i - blong1_old], lo[i - blong1_old], c[i - blong1_old])
+        blong0_i, blong0_t = average_step(
+            BODY_LONG, blong0_t, o[i], h[i], lo[i], c[i],
+            o[i - blong0_old], h[i - blong0_old], lo[i - blong0_old], c[i - blong0_old])
+        c0 = color(o[i], c[i])
+        if (color(o[i - 1], c[i - 1]) == -c0 and body(o[i - 1], c[i - 1]) > blong1_i
+                and body(o[i], c[i]) > blong0_i
+                and c[i] <= c[i - 1] + equal_i and c[i] >= c[i - 1] - equal_i):
             out[i] = 100.0 * c0
     return out

@@ -13,7 +13,8 @@ from ._candles import (
     FAR,
     NEAR,
     SHADOW_VERY_SHORT,
-    average,
+    average_step,
+    average_total,
     body,
     body_gap_down,
     body_gap_up,
@@ -34,21 +35,34 @@ def _stars(o: A, h: A, lo: A, c: A, penetration: float, doji: bool, bullish: boo
     into the first by ``penetration`` of it."""
     s = 12
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 2, s)
-    small = average(o, h, lo, c, BODY_DOJI if doji else BODY_SHORT, 1, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 2, s)
+    blong_old = BODY_LONG[1] + 2
+    small_set = BODY_DOJI if doji else BODY_SHORT
+    small_t = average_total(o, h, lo, c, small_set, 1, s)
+    small_old = small_set[1] + 1
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
     for i in range(s, c.size):
-        if body(o, c, i - 2) <= blong[i] or body(o, c, i - 1) > small[i]:
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        small_i, small_t = average_step(
+            small_set, small_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - small_old], h[i - small_old], lo[i - small_old], c[i - small_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if body(o[i - 2], c[i - 2]) <= blong_i or body(o[i - 1], c[i - 1]) > small_i:
             continue
-        if body(o, c, i) <= bshort[i]:
+        if body(o[i], c[i]) <= bshort_i:
             continue
-        reach = body(o, c, i - 2) * penetration
+        reach = body(o[i - 2], c[i - 2]) * penetration
         if bullish:
-            if (color(o, c, i - 2) == -1 and body_gap_down(o, c, i - 1, i - 2)
-                    and color(o, c, i) == 1 and c[i] > c[i - 2] + reach):
+            if (color(o[i - 2], c[i - 2]) == -1 and body_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+                    and color(o[i], c[i]) == 1 and c[i] > c[i - 2] + reach):
                 out[i] = 100.0
-        elif (color(o, c, i - 2) == 1 and body_gap_up(o, c, i - 1, i - 2)
-              and color(o, c, i) == -1 and c[i] < c[i - 2] - reach):
+        elif (color(o[i - 2], c[i - 2]) == 1 and body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+              and color(o[i], c[i]) == -1 and c[i] < c[i - 2] - reach):
             out[i] = -100.0
     return out
 
@@ -77,19 +91,31 @@ def cdl_eveningdojistar(o: A, h: A, lo: A, c: A, penetration: float) -> A:
 def cdl_abandonedbaby(o: A, h: A, lo: A, c: A, penetration: float) -> A:
     s = 12
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 2, s)
-    doji = average(o, h, lo, c, BODY_DOJI, 1, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 2, s)
+    blong_old = BODY_LONG[1] + 2
+    doji_t = average_total(o, h, lo, c, BODY_DOJI, 1, s)
+    doji_old = BODY_DOJI[1] + 1
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
     for i in range(s, c.size):
-        if (body(o, c, i - 2) > blong[i] and body(o, c, i - 1) <= doji[i]
-                and body(o, c, i) > bshort[i]):
-            reach = body(o, c, i - 2) * penetration
-            if ((color(o, c, i - 2) == 1 and color(o, c, i) == -1 and c[i] < c[i - 2] - reach
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        doji_i, doji_t = average_step(
+            BODY_DOJI, doji_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if (body(o[i - 2], c[i - 2]) > blong_i and body(o[i - 1], c[i - 1]) <= doji_i
+                and body(o[i], c[i]) > bshort_i):
+            reach = body(o[i - 2], c[i - 2]) * penetration
+            if ((color(o[i - 2], c[i - 2]) == 1 and color(o[i], c[i]) == -1 and c[i] < c[i - 2] - reach
                  and lo[i - 1] > h[i - 2] and h[i] < lo[i - 1])
-                    or (color(o, c, i - 2) == -1 and color(o, c, i) == 1
+                    or (color(o[i - 2], c[i - 2]) == -1 and color(o[i], c[i]) == 1
                         and c[i] > c[i - 2] + reach
                         and h[i - 1] < lo[i - 2] and lo[i] > h[i - 1])):
-                out[i] = 100.0 * color(o, c, i)
+                out[i] = 100.0 * color(o[i], c[i])
     return out
 
 
@@ -97,11 +123,15 @@ def cdl_abandonedbaby(o: A, h: A, lo: A, c: A, penetration: float) -> A:
 def cdl_2crows(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 2, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 2, s)
+    blong_old = BODY_LONG[1] + 2
     for i in range(s, c.size):
-        if (color(o, c, i - 2) == 1 and body(o, c, i - 2) > blong[i]
-                and color(o, c, i - 1) == -1 and body_gap_up(o, c, i - 1, i - 2)
-                and color(o, c, i) == -1 and o[i] < o[i - 1] and o[i] > c[i - 1]
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        if (color(o[i - 2], c[i - 2]) == 1 and body(o[i - 2], c[i - 2]) > blong_i
+                and color(o[i - 1], c[i - 1]) == -1 and body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+                and color(o[i], c[i]) == -1 and o[i] < o[i - 1] and o[i] > c[i - 1]
                 and c[i] > o[i - 2] and c[i] < c[i - 2]):
             out[i] = -100.0
     return out
@@ -111,13 +141,21 @@ def cdl_2crows(o: A, h: A, lo: A, c: A) -> A:
 def cdl_upsidegap2crows(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 2, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 1, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 2, s)
+    blong_old = BODY_LONG[1] + 2
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 1, s)
+    bshort_old = BODY_SHORT[1] + 1
     for i in range(s, c.size):
-        if (color(o, c, i - 2) == 1 and body(o, c, i - 2) > blong[i]
-                and color(o, c, i - 1) == -1 and body(o, c, i - 1) <= bshort[i]
-                and body_gap_up(o, c, i - 1, i - 2)
-                and color(o, c, i) == -1 and o[i] > o[i - 1] and c[i] < c[i - 1]
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if (color(o[i - 2], c[i - 2]) == 1 and body(o[i - 2], c[i - 2]) > blong_i
+                and color(o[i - 1], c[i - 1]) == -1 and body(o[i - 1], c[i - 1]) <= bshort_i
+                and body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+                and color(o[i], c[i]) == -1 and o[i] > o[i - 1] and c[i] < c[i - 1]
                 and c[i] > c[i - 2]):
             out[i] = -100.0
     return out
@@ -127,14 +165,26 @@ def cdl_upsidegap2crows(o: A, h: A, lo: A, c: A) -> A:
 def cdl_3blackcrows(o: A, h: A, lo: A, c: A) -> A:
     s = 13
     out = _out(c, s)
-    v2 = average(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
-    v1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    v0 = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    v2_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
+    v2_old = SHADOW_VERY_SHORT[1] + 2
+    v1_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
+    v1_old = SHADOW_VERY_SHORT[1] + 1
+    v0_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    v0_old = SHADOW_VERY_SHORT[1] + 0
     for i in range(s, c.size):
-        if (color(o, c, i - 3) == 1
-                and color(o, c, i - 2) == -1 and lower(o, lo, c, i - 2) < v2[i]
-                and color(o, c, i - 1) == -1 and lower(o, lo, c, i - 1) < v1[i]
-                and color(o, c, i) == -1 and lower(o, lo, c, i) < v0[i]
+        v2_i, v2_t = average_step(
+            SHADOW_VERY_SHORT, v2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - v2_old], h[i - v2_old], lo[i - v2_old], c[i - v2_old])
+        v1_i, v1_t = average_step(
+            SHADOW_VERY_SHORT, v1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - v1_old], h[i - v1_old], lo[i - v1_old], c[i - v1_old])
+        v0_i, v0_t = average_step(
+            SHADOW_VERY_SHORT, v0_t, o[i], h[i], lo[i], c[i],
+            o[i - v0_old], h[i - v0_old], lo[i - v0_old], c[i - v0_old])
+        if (color(o[i - 3], c[i - 3]) == 1
+                and color(o[i - 2], c[i - 2]) == -1 and lower(o[i - 2], lo[i - 2], c[i - 2]) < v2_i
+                and color(o[i - 1], c[i - 1]) == -1 and lower(o[i - 1], lo[i - 1], c[i - 1]) < v1_i
+                and color(o[i], c[i]) == -1 and lower(o[i], lo[i], c[i]) < v0_i
                 and o[i - 1] < o[i - 2] and o[i - 1] > c[i - 2]
                 and o[i] < o[i - 1] and o[i] > c[i - 1]
                 and h[i - 3] > c[i - 2]
@@ -147,18 +197,38 @@ def cdl_3blackcrows(o: A, h: A, lo: A, c: A) -> A:
 def cdl_identical3crows(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    v2 = average(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
-    v1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    v0 = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    e2 = average(o, h, lo, c, EQUAL, 2, s)
-    e1 = average(o, h, lo, c, EQUAL, 1, s)
+    v2_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
+    v2_old = SHADOW_VERY_SHORT[1] + 2
+    v1_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
+    v1_old = SHADOW_VERY_SHORT[1] + 1
+    v0_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    v0_old = SHADOW_VERY_SHORT[1] + 0
+    e2_t = average_total(o, h, lo, c, EQUAL, 2, s)
+    e2_old = EQUAL[1] + 2
+    e1_t = average_total(o, h, lo, c, EQUAL, 1, s)
+    e1_old = EQUAL[1] + 1
     for i in range(s, c.size):
-        if (color(o, c, i - 2) == -1 and lower(o, lo, c, i - 2) < v2[i]
-                and color(o, c, i - 1) == -1 and lower(o, lo, c, i - 1) < v1[i]
-                and color(o, c, i) == -1 and lower(o, lo, c, i) < v0[i]
+        v2_i, v2_t = average_step(
+            SHADOW_VERY_SHORT, v2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - v2_old], h[i - v2_old], lo[i - v2_old], c[i - v2_old])
+        v1_i, v1_t = average_step(
+            SHADOW_VERY_SHORT, v1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - v1_old], h[i - v1_old], lo[i - v1_old], c[i - v1_old])
+        v0_i, v0_t = average_step(
+            SHADOW_VERY_SHORT, v0_t, o[i], h[i], lo[i], c[i],
+            o[i - v0_old], h[i - v0_old], lo[i - v0_old], c[i - v0_old])
+        e2_i, e2_t = average_step(
+            EQUAL, e2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - e2_old], h[i - e2_old], lo[i - e2_old], c[i - e2_old])
+        e1_i, e1_t = average_step(
+            EQUAL, e1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - e1_old], h[i - e1_old], lo[i - e1_old], c[i - e1_old])
+        if (color(o[i - 2], c[i - 2]) == -1 and lower(o[i - 2], lo[i - 2], c[i - 2]) < v2_i
+                and color(o[i - 1], c[i - 1]) == -1 and lower(o[i - 1], lo[i - 1], c[i - 1]) < v1_i
+                and color(o[i], c[i]) == -1 and lower(o[i], lo[i], c[i]) < v0_i
                 and c[i - 2] > c[i - 1] and c[i - 1] > c[i]
-                and o[i - 1] <= c[i - 2] + e2[i] and o[i - 1] >= c[i - 2] - e2[i]
-                and o[i] <= c[i - 1] + e1[i] and o[i] >= c[i - 1] - e1[i]):
+                and o[i - 1] <= c[i - 2] + e2_i and o[i - 1] >= c[i - 2] - e2_i
+                and o[i] <= c[i - 1] + e1_i and o[i] >= c[i - 1] - e1_i):
             out[i] = -100.0
     return out
 
@@ -167,24 +237,56 @@ def cdl_identical3crows(o: A, h: A, lo: A, c: A) -> A:
 def cdl_3whitesoldiers(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    v2 = average(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
-    v1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    v0 = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    n2 = average(o, h, lo, c, NEAR, 2, s)
-    n1 = average(o, h, lo, c, NEAR, 1, s)
-    f2 = average(o, h, lo, c, FAR, 2, s)
-    f1 = average(o, h, lo, c, FAR, 1, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
+    v2_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
+    v2_old = SHADOW_VERY_SHORT[1] + 2
+    v1_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
+    v1_old = SHADOW_VERY_SHORT[1] + 1
+    v0_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
+    v0_old = SHADOW_VERY_SHORT[1] + 0
+    n2_t = average_total(o, h, lo, c, NEAR, 2, s)
+    n2_old = NEAR[1] + 2
+    n1_t = average_total(o, h, lo, c, NEAR, 1, s)
+    n1_old = NEAR[1] + 1
+    f2_t = average_total(o, h, lo, c, FAR, 2, s)
+    f2_old = FAR[1] + 2
+    f1_t = average_total(o, h, lo, c, FAR, 1, s)
+    f1_old = FAR[1] + 1
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
     for i in range(s, c.size):
-        if (color(o, c, i - 2) == 1 and upper(o, h, c, i - 2) < v2[i]
-                and color(o, c, i - 1) == 1 and upper(o, h, c, i - 1) < v1[i]
-                and color(o, c, i) == 1 and upper(o, h, c, i) < v0[i]
+        v2_i, v2_t = average_step(
+            SHADOW_VERY_SHORT, v2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - v2_old], h[i - v2_old], lo[i - v2_old], c[i - v2_old])
+        v1_i, v1_t = average_step(
+            SHADOW_VERY_SHORT, v1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - v1_old], h[i - v1_old], lo[i - v1_old], c[i - v1_old])
+        v0_i, v0_t = average_step(
+            SHADOW_VERY_SHORT, v0_t, o[i], h[i], lo[i], c[i],
+            o[i - v0_old], h[i - v0_old], lo[i - v0_old], c[i - v0_old])
+        n2_i, n2_t = average_step(
+            NEAR, n2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - n2_old], h[i - n2_old], lo[i - n2_old], c[i - n2_old])
+        n1_i, n1_t = average_step(
+            NEAR, n1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - n1_old], h[i - n1_old], lo[i - n1_old], c[i - n1_old])
+        f2_i, f2_t = average_step(
+            FAR, f2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - f2_old], h[i - f2_old], lo[i - f2_old], c[i - f2_old])
+        f1_i, f1_t = average_step(
+            FAR, f1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - f1_old], h[i - f1_old], lo[i - f1_old], c[i - f1_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if (color(o[i - 2], c[i - 2]) == 1 and upper(o[i - 2], h[i - 2], c[i - 2]) < v2_i
+                and color(o[i - 1], c[i - 1]) == 1 and upper(o[i - 1], h[i - 1], c[i - 1]) < v1_i
+                and color(o[i], c[i]) == 1 and upper(o[i], h[i], c[i]) < v0_i
                 and c[i] > c[i - 1] and c[i - 1] > c[i - 2]
-                and o[i - 1] > o[i - 2] and o[i - 1] <= c[i - 2] + n2[i]
-                and o[i] > o[i - 1] and o[i] <= c[i - 1] + n1[i]
-                and body(o, c, i - 1) > body(o, c, i - 2) - f2[i]
-                and body(o, c, i) > body(o, c, i - 1) - f1[i]
-                and body(o, c, i) > bshort[i]):
+                and o[i - 1] > o[i - 2] and o[i - 1] <= c[i - 2] + n2_i
+                and o[i] > o[i - 1] and o[i] <= c[i - 1] + n1_i
+                and body(o[i - 1], c[i - 1]) > body(o[i - 2], c[i - 2]) - f2_i
+                and body(o[i], c[i]) > body(o[i - 1], c[i - 1]) - f1_i
+                and body(o[i], c[i]) > bshort_i):
             out[i] = 100.0
     return out
 
@@ -193,16 +295,24 @@ def cdl_3whitesoldiers(o: A, h: A, lo: A, c: A) -> A:
 def cdl_3inside(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 2, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 1, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 2, s)
+    blong_old = BODY_LONG[1] + 2
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 1, s)
+    bshort_old = BODY_SHORT[1] + 1
     for i in range(s, c.size):
-        if (body(o, c, i - 2) > blong[i] and body(o, c, i - 1) <= bshort[i]
-                and top(o, c, i - 1) < top(o, c, i - 2)
-                and bottom(o, c, i - 1) > bottom(o, c, i - 2)
-                and ((color(o, c, i - 2) == 1 and color(o, c, i) == -1 and c[i] < o[i - 2])
-                     or (color(o, c, i - 2) == -1 and color(o, c, i) == 1
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if (body(o[i - 2], c[i - 2]) > blong_i and body(o[i - 1], c[i - 1]) <= bshort_i
+                and top(o[i - 1], c[i - 1]) < top(o[i - 2], c[i - 2])
+                and bottom(o[i - 1], c[i - 1]) > bottom(o[i - 2], c[i - 2])
+                and ((color(o[i - 2], c[i - 2]) == 1 and color(o[i], c[i]) == -1 and c[i] < o[i - 2])
+                     or (color(o[i - 2], c[i - 2]) == -1 and color(o[i], c[i]) == 1
                          and c[i] > o[i - 2]))):
-            out[i] = -100.0 * color(o, c, i - 2)
+            out[i] = -100.0 * color(o[i - 2], c[i - 2])
     return out
 
 
@@ -211,8 +321,8 @@ def cdl_3outside(o: A, h: A, lo: A, c: A) -> A:
     s = 3
     out = _out(c, s)
     for i in range(s, c.size):
-        c1 = color(o, c, i - 1)
-        c2 = color(o, c, i - 2)
+        c1 = color(o[i - 1], c[i - 1])
+        c2 = color(o[i - 2], c[i - 2])
         if ((c1 == 1 and c2 == -1 and c[i - 1] > o[i - 2] and o[i - 1] < c[i - 2]
              and c[i] > c[i - 1])
                 or (c1 == -1 and c2 == 1 and o[i - 1] > c[i - 2] and c[i - 1] < o[i - 2]
@@ -225,13 +335,19 @@ def cdl_3outside(o: A, h: A, lo: A, c: A) -> A:
 def cdl_tristar(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    doji = average(o, h, lo, c, BODY_DOJI, 2, s)
+    doji_t = average_total(o, h, lo, c, BODY_DOJI, 2, s)
+    doji_old = BODY_DOJI[1] + 2
     for i in range(s, c.size):
-        d = doji[i]
-        if body(o, c, i - 2) <= d and body(o, c, i - 1) <= d and body(o, c, i) <= d:
-            if body_gap_up(o, c, i - 1, i - 2) and top(o, c, i) < top(o, c, i - 1):
+        doji_i, doji_t = average_step(
+            BODY_DOJI, doji_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
+        d = doji_i
+        if body(o[i - 2], c[i - 2]) <= d and body(o[i - 1], c[i - 1]) <= d and body(o[i], c[i]) <= d:
+            if (body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+                    and top(o[i], c[i]) < top(o[i - 1], c[i - 1])):
                 out[i] = -100.0
-            if body_gap_down(o, c, i - 1, i - 2) and bottom(o, c, i) > bottom(o, c, i - 1):
+            if (body_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+                    and bottom(o[i], c[i]) > bottom(o[i - 1], c[i - 1])):
                 out[i] = 100.0
     return out
 
@@ -240,11 +356,15 @@ def cdl_tristar(o: A, h: A, lo: A, c: A) -> A:
 def cdl_sticksandwich(o: A, h: A, lo: A, c: A) -> A:
     s = 7
     out = _out(c, s)
-    equal = average(o, h, lo, c, EQUAL, 2, s)
+    equal_t = average_total(o, h, lo, c, EQUAL, 2, s)
+    equal_old = EQUAL[1] + 2
     for i in range(s, c.size):
-        if (color(o, c, i - 2) == -1 and color(o, c, i - 1) == 1 and color(o, c, i) == -1
+        equal_i, equal_t = average_step(
+            EQUAL, equal_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
+        if (color(o[i - 2], c[i - 2]) == -1 and color(o[i - 1], c[i - 1]) == 1 and color(o[i], c[i]) == -1
                 and lo[i - 1] > c[i - 2]
-                and c[i] <= c[i - 2] + equal[i] and c[i] >= c[i - 2] - equal[i]):
+                and c[i] <= c[i - 2] + equal_i and c[i] >= c[i - 2] - equal_i):
             out[i] = 100.0
     return out
 
@@ -253,16 +373,20 @@ def cdl_sticksandwich(o: A, h: A, lo: A, c: A) -> A:
 def cdl_tasukigap(o: A, h: A, lo: A, c: A) -> A:
     s = 7
     out = _out(c, s)
-    near = average(o, h, lo, c, NEAR, 1, s)
+    near_t = average_total(o, h, lo, c, NEAR, 1, s)
+    near_old = NEAR[1] + 1
     for i in range(s, c.size):
-        close_bodies = abs(body(o, c, i - 1) - body(o, c, i)) < near[i]
-        if (body_gap_up(o, c, i - 1, i - 2) and color(o, c, i - 1) == 1
-                and color(o, c, i) == -1 and o[i] < c[i - 1] and o[i] > o[i - 1]
-                and c[i] < o[i - 1] and c[i] > top(o, c, i - 2) and close_bodies):
+        near_i, near_t = average_step(
+            NEAR, near_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - near_old], h[i - near_old], lo[i - near_old], c[i - near_old])
+        close_bodies = abs(body(o[i - 1], c[i - 1]) - body(o[i], c[i])) < near_i
+        if (body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2]) and color(o[i - 1], c[i - 1]) == 1
+                and color(o[i], c[i]) == -1 and o[i] < c[i - 1] and o[i] > o[i - 1]
+                and c[i] < o[i - 1] and c[i] > top(o[i - 2], c[i - 2]) and close_bodies):
             out[i] = 100.0
-        elif (body_gap_down(o, c, i - 1, i - 2) and color(o, c, i - 1) == -1
-              and color(o, c, i) == 1 and o[i] < o[i - 1] and o[i] > c[i - 1]
-              and c[i] > o[i - 1] and c[i] < bottom(o, c, i - 2) and close_bodies):
+        elif (body_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2]) and color(o[i - 1], c[i - 1]) == -1
+              and color(o[i], c[i]) == 1 and o[i] < o[i - 1] and o[i] > c[i - 1]
+              and c[i] > o[i - 1] and c[i] < bottom(o[i - 2], c[i - 2]) and close_bodies):
             out[i] = -100.0
     return out
 
@@ -271,16 +395,26 @@ def cdl_tasukigap(o: A, h: A, lo: A, c: A) -> A:
 def cdl_gapsidesidewhite(o: A, h: A, lo: A, c: A) -> A:
     s = 7
     out = _out(c, s)
-    near = average(o, h, lo, c, NEAR, 1, s)
-    equal = average(o, h, lo, c, EQUAL, 1, s)
+    near_t = average_total(o, h, lo, c, NEAR, 1, s)
+    near_old = NEAR[1] + 1
+    equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
+    equal_old = EQUAL[1] + 1
     for i in range(s, c.size):
-        up = body_gap_up(o, c, i - 1, i - 2) and body_gap_up(o, c, i, i - 2)
-        down = body_gap_down(o, c, i - 1, i - 2) and body_gap_down(o, c, i, i - 2)
-        if ((up or down) and color(o, c, i - 1) == 1 and color(o, c, i) == 1
-                and body(o, c, i) >= body(o, c, i - 1) - near[i]
-                and body(o, c, i) <= body(o, c, i - 1) + near[i]
-                and o[i] >= o[i - 1] - equal[i] and o[i] <= o[i - 1] + equal[i]):
-            out[i] = 100.0 if body_gap_up(o, c, i - 1, i - 2) else -100.0
+        near_i, near_t = average_step(
+            NEAR, near_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - near_old], h[i - near_old], lo[i - near_old], c[i - near_old])
+        equal_i, equal_t = average_step(
+            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
+        up = (body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+              and body_gap_up(o[i], c[i], o[i - 2], c[i - 2]))
+        down = (body_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
+                and body_gap_down(o[i], c[i], o[i - 2], c[i - 2]))
+        if ((up or down) and color(o[i - 1], c[i - 1]) == 1 and color(o[i], c[i]) == 1
+                and body(o[i], c[i]) >= body(o[i - 1], c[i - 1]) - near_i
+                and body(o[i], c[i]) <= body(o[i - 1], c[i - 1]) + near_i
+                and o[i] >= o[i - 1] - equal_i and o[i] <= o[i - 1] + equal_i):
+            out[i] = 100.0 if body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2]) else -100.0
     return out
 
 
@@ -289,12 +423,12 @@ def cdl_xsidegap3methods(o: A, h: A, lo: A, c: A) -> A:
     s = 2
     out = _out(c, s)
     for i in range(s, c.size):
-        c2 = color(o, c, i - 2)
-        if (c2 == color(o, c, i - 1) and color(o, c, i) == -color(o, c, i - 1)
-                and o[i] < top(o, c, i - 1) and o[i] > bottom(o, c, i - 1)
-                and c[i] < top(o, c, i - 2) and c[i] > bottom(o, c, i - 2)
-                and ((c2 == 1 and body_gap_up(o, c, i - 1, i - 2))
-                     or (c2 == -1 and body_gap_down(o, c, i - 1, i - 2)))):
+        c2 = color(o[i - 2], c[i - 2])
+        if (c2 == color(o[i - 1], c[i - 1]) and color(o[i], c[i]) == -color(o[i - 1], c[i - 1])
+                and o[i] < top(o[i - 1], c[i - 1]) and o[i] > bottom(o[i - 1], c[i - 1])
+                and c[i] < top(o[i - 2], c[i - 2]) and c[i] > bottom(o[i - 2], c[i - 2])
+                and ((c2 == 1 and body_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2]))
+                     or (c2 == -1 and body_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2])))):
             out[i] = 100.0 * c2
     return out
 
@@ -303,13 +437,21 @@ def cdl_xsidegap3methods(o: A, h: A, lo: A, c: A) -> A:
 def cdl_unique3river(o: A, h: A, lo: A, c: A) -> A:
     s = 12
     out = _out(c, s)
-    blong = average(o, h, lo, c, BODY_LONG, 2, s)
-    bshort = average(o, h, lo, c, BODY_SHORT, 0, s)
+    blong_t = average_total(o, h, lo, c, BODY_LONG, 2, s)
+    blong_old = BODY_LONG[1] + 2
+    bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
+    bshort_old = BODY_SHORT[1] + 0
     for i in range(s, c.size):
-        if (color(o, c, i - 2) == -1 and body(o, c, i - 2) > blong[i]
-                and color(o, c, i - 1) == -1 and c[i - 1] > c[i - 2] and o[i - 1] <= o[i - 2]
+        blong_i, blong_t = average_step(
+            BODY_LONG, blong_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
+        bshort_i, bshort_t = average_step(
+            BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
+            o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
+        if (color(o[i - 2], c[i - 2]) == -1 and body(o[i - 2], c[i - 2]) > blong_i
+                and color(o[i - 1], c[i - 1]) == -1 and c[i - 1] > c[i - 2] and o[i - 1] <= o[i - 2]
                 and lo[i - 1] < lo[i - 2]
-                and color(o, c, i) == 1 and body(o, c, i) < bshort[i] and o[i] > lo[i - 1]):
+                and color(o[i], c[i]) == 1 and body(o[i], c[i]) < bshort_i and o[i] > lo[i - 1]):
             out[i] = 100.0
     return out
 
@@ -318,15 +460,23 @@ def cdl_unique3river(o: A, h: A, lo: A, c: A) -> A:
 def cdl_3linestrike(o: A, h: A, lo: A, c: A) -> A:
     s = 8
     out = _out(c, s)
-    n3 = average(o, h, lo, c, NEAR, 3, s)
-    n2 = average(o, h, lo, c, NEAR, 2, s)
+    n3_t = average_total(o, h, lo, c, NEAR, 3, s)
+    n3_old = NEAR[1] + 3
+    n2_t = average_total(o, h, lo, c, NEAR, 2, s)
+    n2_old = NEAR[1] + 2
     for i in range(s, c.size):
-        c1 = color(o, c, i - 1)
-        if (color(o, c, i - 3) == c1 and color(o, c, i - 2) == c1 and color(o, c, i) == -c1
-                and o[i - 2] >= bottom(o, c, i - 3) - n3[i]
-                and o[i - 2] <= top(o, c, i - 3) + n3[i]
-                and o[i - 1] >= bottom(o, c, i - 2) - n2[i]
-                and o[i - 1] <= top(o, c, i - 2) + n2[i]
+        n3_i, n3_t = average_step(
+            NEAR, n3_t, o[i - 3], h[i - 3], lo[i - 3], c[i - 3],
+            o[i - n3_old], h[i - n3_old], lo[i - n3_old], c[i - n3_old])
+        n2_i, n2_t = average_step(
+            NEAR, n2_t, o[i - 2], h[i - 2], lo[i - 2], c[i - 2],
+            o[i - n2_old], h[i - n2_old], lo[i - n2_old], c[i - n2_old])
+        c1 = color(o[i - 1], c[i - 1])
+        if (color(o[i - 3], c[i - 3]) == c1 and color(o[i - 2], c[i - 2]) == c1 and color(o[i], c[i]) == -c1
+                and o[i - 2] >= bottom(o[i - 3], c[i - 3]) - n3_i
+                and o[i - 2] <= top(o[i - 3], c[i - 3]) + n3_i
+                and o[i - 1] >= bottom(o[i - 2], c[i - 2]) - n2_i
+                and o[i - 1] <= top(o[i - 2], c[i - 2]) + n2_i
                 and ((c1 == 1 and c[i - 1] > c[i - 2] and c[i - 2] > c[i - 3]
                       and o[i] > c[i - 1] and c[i] < o[i - 3])
                      or (c1 == -1 and c[i - 1] < c[i - 2] and c[i - 2] < c[i - 3]
