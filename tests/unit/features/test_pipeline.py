@@ -40,7 +40,7 @@ def test_default_feature_set_on_recorded(recorded: dict[str, pd.DataFrame]) -> N
 
 def test_default_indicators_alone_keep_the_old_call_shape() -> None:
     frame = generated_candles(400)
-    out, columns = build_features(frame, default_indicators())
+    _, columns = build_features(frame, default_indicators())
     assert columns == feature_columns(default_indicators())
     assert "f_obv" in columns and not any("__" in c for c in columns)
 

@@ -150,10 +150,12 @@ class StreamingFeatureSet:
         self._sources = [slots[step.source] for step in self._transforms]
         self._transform_states: list[tuple[Callable[[float], tuple[float, ...]], int]] = []
         kept = [slots[name] for name in self.columns]
-        self._select: Callable[[list[float]], Any] = (
-            (lambda values: values[len(PRICE_INPUTS):])
-            if kept == list(range(len(PRICE_INPUTS), len(slots)))
-            else _getter(tuple(kept)))
+        # the returned part of the per-candle list: a slice, or the kept positions
+        self._select: Callable[[list[float]], Any]
+        if kept == list(range(len(PRICE_INPUTS), len(slots))):
+            self._select = operator.itemgetter(slice(len(PRICE_INPUTS), None))
+        else:
+            self._select = operator.itemgetter(*kept)
         # per stream: its input index (one input) or an itemgetter (several)
         self._picks: list[int | Callable[[tuple[float, ...]], tuple[float, ...]]] = [
             idx[0] if len(idx) == 1 else operator.itemgetter(*idx) for idx in inputs]

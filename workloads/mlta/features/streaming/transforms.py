@@ -4,8 +4,9 @@ They agree with the batch transforms bit for bit because they perform the same I
 operations in the same order: the lag family reads the same earlier value and applies the same
 single operation; ``RollingMoments`` is ``_transform_kernels.rolling_moments`` unrolled into a
 state (same running sums of ``x - k``, same re-summation rows: every ``w`` rows and whenever
-the window becomes all-finite again; same exact answer for a window of equal values). Python's ``math.isfinite``/``math.sqrt`` and float
-arithmetic are IEEE doubles like numba's without fast-math.
+the window becomes all-finite again; same exact answer for a window of equal values).
+Python's ``math.isfinite``/``math.sqrt`` and float arithmetic are IEEE doubles like numba's
+without fast-math.
 
 The transforms need no reset on a gap: a NaN input flows through them exactly as it does in
 the batch arrays (``StreamingFeatureSet.reset`` still clears them with the indicators).
@@ -110,7 +111,7 @@ class RollingMoments:
             self.bad += 1
         if full and not math.isfinite(old):
             self.bad -= 1
-        if not full and len(buf) < w or self.bad > 0:
+        if (not full and len(buf) < w) or self.bad > 0:
             self.valid = False
             return (NAN,)
         if self.valid and self.since < w:
