@@ -212,3 +212,64 @@ def mask_before(out: np.ndarray, start: int) -> np.ndarray:
     for t in range(end):
         out[t] = np.nan
     return out
+
+
+@njit(cache=True)
+def window_max(x: np.ndarray, w: int) -> np.ndarray:
+    """Max of the last ``w`` values: ``take(x, rolling_extreme_index(x, w, True))`` in one
+    pass without the index array (the same values; the tie rule only matters for indices)."""
+    n = x.size
+    out = nan_like(x)
+    s = first_valid(x)
+    best_i = -1
+    best = 0.0
+    for t in range(s + w - 1, n):
+        trailing = t - w + 1
+        v = x[t]
+        if best_i < trailing:
+            best_i = trailing
+            best = x[trailing]
+            for i in range(trailing + 1, t + 1):
+                if x[i] >= best:
+                    best_i = i
+                    best = x[i]
+        elif v >= best:
+            best_i = t
+            best = v
+        out[t] = best
+    return out
+
+
+@njit(cache=True)
+def window_min(x: np.ndarray, w: int) -> np.ndarray:
+    """Min of the last ``w`` values (see ``window_max``)."""
+    n = x.size
+    out = nan_like(x)
+    s = first_valid(x)
+    best_i = -1
+    best = 0.0
+    for t in range(s + w - 1, n):
+        trailing = t - w + 1
+        v = x[t]
+        if best_i < trailing:
+            best_i = trailing
+            best = x[trailing]
+            for i in range(trailing + 1, t + 1):
+                if x[i] <= best:
+                    best_i = i
+                    best = x[i]
+        elif v <= best:
+            best_i = t
+            best = v
+        out[t] = best
+    return out
+
+
+@njit(cache=True)
+def window_mid(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
+    """(max(high) + min(low)) / 2 over the last ``w`` bars, written into the max array."""
+    hi = window_max(high, w)
+    lo = window_min(low, w)
+    for t in range(hi.size):
+        hi[t] = (hi[t] + lo[t]) / 2.0
+    return hi

@@ -15,8 +15,9 @@ from ._common import (
     mask_before,
     nan_like,
     rolling_extreme_index,
-    take,
     true_range_at,
+    window_max,
+    window_min,
 )
 from .overlap import sma
 
@@ -86,8 +87,8 @@ def macd(
 
 @njit(cache=True)
 def _fast_k(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
-    hh = take(high, rolling_extreme_index(high, w, True))
-    ll = take(low, rolling_extreme_index(low, w, False))
+    hh = window_max(high, w)
+    ll = window_min(low, w)
     out = nan_like(close)
     for t in range(close.size):
         if not np.isnan(hh[t]):
@@ -119,8 +120,8 @@ def stochf(
 @njit(cache=True)
 def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
     """Williams %R in [-100, 0]; 0 when the window's range is zero (as TA-Lib)."""
-    hh = take(high, rolling_extreme_index(high, w, True))
-    ll = take(low, rolling_extreme_index(low, w, False))
+    hh = window_max(high, w)
+    ll = window_min(low, w)
     out = nan_like(close)
     for t in range(close.size):
         if not np.isnan(hh[t]):

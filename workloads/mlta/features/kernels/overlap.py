@@ -12,10 +12,9 @@ from ._common import (
     first_valid,
     mask_before,
     nan_like,
-    rolling_extreme_index,
     rolling_mean_var,
     rolling_sum,
-    take,
+    window_mid,
 )
 
 
@@ -130,16 +129,12 @@ def bollinger_width(x: np.ndarray, w: int, k: float) -> np.ndarray:
 
 @njit(cache=True)
 def midpoint(x: np.ndarray, w: int) -> np.ndarray:
-    hi = take(x, rolling_extreme_index(x, w, True))
-    lo = take(x, rolling_extreme_index(x, w, False))
-    return (hi + lo) / 2.0
+    return window_mid(x, x, w)
 
 
 @njit(cache=True)
 def midprice(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
-    hi = take(high, rolling_extreme_index(high, w, True))
-    lo = take(low, rolling_extreme_index(low, w, False))
-    return (hi + lo) / 2.0
+    return window_mid(high, low, w)
 
 
 @njit(cache=True)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._common import nan_like, rolling_extreme_index, rolling_sum, take
+from ._common import nan_like, rolling_sum, window_max, window_min
 
 # Returns are scale-free, so TA-Lib's absolute "is zero" test (1e-14) on n*Sxx - Sx^2 of
 # one-bar returns is kept for BETA.
@@ -185,12 +185,12 @@ def rolling_total(x: np.ndarray, w: int) -> np.ndarray:
 
 @njit(cache=True)
 def rolling_max(x: np.ndarray, w: int) -> np.ndarray:
-    return take(x, rolling_extreme_index(x, w, True))
+    return window_max(x, w)
 
 
 @njit(cache=True)
 def rolling_min(x: np.ndarray, w: int) -> np.ndarray:
-    return take(x, rolling_extreme_index(x, w, False))
+    return window_min(x, w)
 
 
 @njit(cache=True)

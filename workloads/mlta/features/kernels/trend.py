@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import mask_before, nan_like, rolling_extreme_index, take
+from ._common import mask_before, nan_like, window_mid
 from .volatility import atr
 
 
@@ -140,9 +140,7 @@ def supertrend(
 
 @njit(cache=True)
 def _mid(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
-    hi = take(high, rolling_extreme_index(high, w, True))
-    lo = take(low, rolling_extreme_index(low, w, False))
-    return (hi + lo) / 2.0
+    return window_mid(high, low, w)
 
 
 @njit(cache=True)

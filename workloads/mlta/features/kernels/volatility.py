@@ -11,11 +11,11 @@ from ._common import (
     ema,
     mask_before,
     nan_like,
-    rolling_extreme_index,
     rolling_mean_var,
     rolling_sum,
-    take,
     true_range_at,
+    window_max,
+    window_min,
 )
 
 
@@ -31,18 +31,17 @@ def trange(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
     """Wilder's ATR: SMA of the first w true ranges, then (prev*(w-1) + tr) / w."""
-    tr = trange(high, low, close)
     n = close.size
     out = nan_like(close)
     if n <= w:
         return out
     acc = 0.0
     for t in range(1, w + 1):
-        acc += tr[t]
+        acc += true_range_at(high[t], low[t], close[t - 1])
     prev = acc / w
     out[w] = prev
     for t in range(w + 1, n):
-        prev = (prev * (w - 1) + tr[t]) / w
+        prev = (prev * (w - 1) + true_range_at(high[t], low[t], close[t - 1])) / w
         out[t] = prev
     return out
 
@@ -50,11 +49,10 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndar
 @njit(cache=True)
 def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
     """ATR as a percentage of the close; 0 when the close is 0 (as TA-Lib)."""
-    a = atr(high, low, close, w)
-    out = nan_like(close)
+    out = atr(high, low, close, w)  # scaled in place: no second array
     for t in range(close.size):
-        if not np.isnan(a[t]):
-            out[t] = (a[t] / close[t]) * 100.0 if close[t] != 0.0 else 0.0
+        if not np.isnan(out[t]):
+            out[t] = (out[t] / close[t]) * 100.0 if close[t] != 0.0 else 0.0
     return out
 
 
@@ -73,8 +71,8 @@ def donchian(
     high: np.ndarray, low: np.ndarray, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Donchian channel: highest high, midpoint and lowest low of the last w bars."""
-    upper = take(high, rolling_extreme_index(high, w, True))
-    lower = take(low, rolling_extreme_index(low, w, False))
+    upper = window_max(high, w)
+    lower = window_min(low, w)
     return upper, (upper + lower) / 2.0, lower
 
 
