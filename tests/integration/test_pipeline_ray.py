@@ -16,10 +16,10 @@ from tests.support.ray_cluster import RayCluster, wait_for
 
 from mlta.data import catalog
 from mlta.data.lake import read_dataset
-from mlta.features.pipeline import feature_columns
+from mlta.features.pipeline import plan_spec
 from mlta.jobs.pipeline import run, run_pipeline, validate_spec
 from mlta.specs import JobEnvelope
-from mlta.specs.datapipeline import default_indicators
+from mlta.specs.datapipeline import Features
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def test_pipeline_runs_each_symbol_as_a_ray_task(ray_driver: None, tmp_path: Pat
     assert result.ok, result.message
     out = result.outputs
     assert out["rows"] == 6000
-    assert out["featureCount"] == len(feature_columns(default_indicators()))
+    assert out["featureCount"] == len(plan_spec(Features()).columns)
     frame, manifest = read_dataset(out["datasetUri"], verify=True)
     assert sorted(frame["symbol"].unique()) == SYMBOLS
     assert manifest.rows_by_symbol == dict.fromkeys(SYMBOLS, 3000)

@@ -9,10 +9,10 @@ import pytest
 
 from mlta.data import catalog
 from mlta.data.lake import read_dataset
-from mlta.features.pipeline import feature_columns
+from mlta.features.pipeline import plan_spec
 from mlta.jobs.pipeline import run
 from mlta.specs import JobEnvelope, JobResult
-from mlta.specs.datapipeline import default_indicators
+from mlta.specs.datapipeline import Features
 
 
 def _envelope(spec: dict[str, Any], storage_uri: str, name: str = "demo") -> JobEnvelope:
@@ -45,8 +45,11 @@ def test_sample_pipeline_reports_version_uri_rows_features_and_quality(lake: str
     out = result.outputs
     assert set(out) >= {"datasetVersion", "datasetUri", "rows", "featureCount", "quality"}
     assert out["datasetUri"] == f"{lake}/gold/team-a/demo/{out['datasetVersion']}"
-    default = feature_columns(default_indicators())  # the default indicator set
+    default = plan_spec(Features()).columns  # the default Gold set: indicators + transforms
+    assert len(default) >= 100
     assert out["rows"] == 800 and out["featureCount"] == len(default)
+    frame, manifest = read_dataset(out["datasetUri"])
+    assert manifest.feature_columns == default and "f_obv" not in frame.columns  # excluded
     assert out["quality"]["passed"] is True
     assert out["quality"]["symbols"]["BTCUSDT"]["completeness"] == 1.0
     frame, manifest = read_dataset(out["datasetUri"])

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..data.manifest import InputRef, spec_hash
 from ..errors import MltaError, SpecError
-from ..specs.datapipeline import DataPipelineSpec, IndicatorSpec, Source
+from ..specs.datapipeline import DataPipelineSpec, IndicatorSpec, Source, TransformSpec
 from ..specs.jobs import JobEnvelope, JobResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +45,8 @@ class SymbolTask(BaseModel):
     policy: str
     max_gap_ratio: float
     indicators: list[dict[str, Any]]
+    transforms: list[dict[str, Any]] = []
+    exclude: list[str] = []
     gold_tmp_uri: str
 
 
@@ -83,6 +85,11 @@ def process_symbol(task: SymbolTask, featurizer: Featurizer | None = None) -> Sy
             policy=task.policy, max_gap_ratio=task.max_gap_ratio, start=task.start,
             end=task.end)
         indicators = [IndicatorSpec.model_validate(i) for i in task.indicators]
+        if featurizer is None:
+            from ..features.pipeline import featurizer as spec_featurizer
+
+            featurizer = spec_featurizer(
+                [TransformSpec.model_validate(t) for t in task.transforms], task.exclude)
         table, names = gold.featurize(silver_table, task.symbol, indicators, featurizer)
         part = gold.write_part(task.gold_tmp_uri, task.symbol, table, names)
     except MltaError as err:
@@ -141,7 +148,9 @@ def run_pipeline(spec: DataPipelineSpec, root: str, namespace: str, name: str,
     from ..data.gold import GoldPart, commit_gold
     from ..data.lake import gold_dir, sweep_stale_temp, version_writer
     from ..data.sources import enum_value, source_key
+    from ..features.pipeline import plan_spec
 
+    plan_spec(spec.features)  # a bad indicator or transform fails here, before any fetch
     src = spec.source
     key = source_key(src)
     interval = enum_value(src.interval)
@@ -156,6 +165,8 @@ def run_pipeline(spec: DataPipelineSpec, root: str, namespace: str, name: str,
             start=src.start, end=src.end, policy=policy,
             max_gap_ratio=spec.quality.max_gap_ratio,
             indicators=[i.to_wire() for i in spec.features.indicators],
+            transforms=[t.to_wire() for t in spec.features.transforms],
+            exclude=list(spec.features.exclude),
             gold_tmp_uri=writer.tmp_uri) for symbol in src.symbols]
         outcomes = _run_tasks(tasks, featurizer)
         failed = [o for o in outcomes if not o.ok]
