@@ -214,62 +214,125 @@ def mask_before(out: np.ndarray, start: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
-def window_max(x: np.ndarray, w: int) -> np.ndarray:
-    """Max of the last ``w`` values: ``take(x, rolling_extreme_index(x, w, True))`` in one
-    pass without the index array (the same values; the tie rule only matters for indices)."""
+@njit(cache=True, inline="always")
+def _pick(a: float, b: float, highest: bool) -> float:
+    if highest:
+        return a if a > b else b
+    return a if a < b else b
+
+
+@njit(cache=True, inline="always")
+def _window_extreme(x: np.ndarray, w: int, highest: bool) -> np.ndarray:
+    """Max (or min) of the last ``w`` values by van Herk / Gil-Werman.
+
+    Cut the series into blocks of ``w``: the window ending at t is the extreme of the suffix
+    of t-w+1's block (the previous block, or t's own when t ends a block) and of the prefix of
+    t's block, both of which end by t (causal). Three comparisons a row and no rescans (the
+    rescanning form mispredicts its way through ~3 extra rows per row on a random walk).
+    Only two blocks of suffixes are kept, so no second full-length array is allocated (a
+    large temporary costs more in page faults than the whole pass). Extremes select values,
+    so the order of comparisons cannot change a bit.
+    """
     n = x.size
     out = nan_like(x)
     s = first_valid(x)
-    best_i = -1
-    best = 0.0
-    for t in range(s + w - 1, n):
-        trailing = t - w + 1
-        v = x[t]
-        if best_i < trailing:
-            best_i = trailing
-            best = x[trailing]
-            for i in range(trailing + 1, t + 1):
-                if x[i] >= best:
-                    best_i = i
-                    best = x[i]
-        elif v >= best:
-            best_i = t
-            best = v
-        out[t] = best
+    m = n - s
+    if m < w:
+        return out
+    y = x[s:]
+    o = out[s:]
+    suffix = np.empty(2 * w)
+    for b in range(0, m, w):
+        e = min(b + w, m)
+        cur = (b // w) % 2 * w  # this block's suffixes; the previous block's at w - cur
+        prev = w - cur
+        acc = y[e - 1]
+        for i in range(e - 1, b - 1, -1):
+            acc = _pick(y[i], acc, highest)
+            suffix[cur + i - b] = acc
+        acc = y[b]
+        for t in range(b, e):
+            acc = _pick(y[t], acc, highest)
+            if t >= w - 1:
+                j = t - w + 1
+                head = suffix[prev + j - (b - w)] if j < b else suffix[cur]
+                o[t] = _pick(head, acc, highest)
     return out
+
+
+@njit(cache=True)
+def window_max(x: np.ndarray, w: int) -> np.ndarray:
+    """Max of the last ``w`` values: ``take(x, rolling_extreme_index(x, w, True))`` without
+    the index array (the same values; the tie rule only matters for indices)."""
+    return _window_extreme(x, w, True)
 
 
 @njit(cache=True)
 def window_min(x: np.ndarray, w: int) -> np.ndarray:
     """Min of the last ``w`` values (see ``window_max``)."""
-    n = x.size
-    out = nan_like(x)
-    s = first_valid(x)
-    best_i = -1
-    best = 0.0
-    for t in range(s + w - 1, n):
-        trailing = t - w + 1
-        v = x[t]
-        if best_i < trailing:
-            best_i = trailing
-            best = x[trailing]
-            for i in range(trailing + 1, t + 1):
-                if x[i] <= best:
-                    best_i = i
-                    best = x[i]
-        elif v <= best:
-            best_i = t
-            best = v
-        out[t] = best
+    return _window_extreme(x, w, False)
+
+
+MID = 0
+WILLR = 1
+FAST_K = 2
+
+
+@njit(cache=True, inline="always")
+def _hl_value(hh: float, ll: float, close: float, mode: int) -> float:
+    if mode == MID:
+        return (hh + ll) / 2.0
+    if mode == WILLR:
+        diff = (hh - ll) / -100.0
+        return (hh - close) / diff if diff != 0.0 else 0.0
+    diff = (hh - ll) / 100.0
+    return (close - ll) / diff if diff != 0.0 else 0.0
+
+
+@njit(cache=True)
+def window_hl(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int, mode: int
+) -> np.ndarray:
+    """A function of the highest high and lowest low of the last ``w`` bars, in one pass
+    with one output array (``_window_extreme`` for both sides at once): ``MID`` (hh+ll)/2,
+    ``WILLR`` Williams %R, ``FAST_K`` the raw stochastic %K (0 on a flat window, as TA-Lib).
+    The formulas are the ones the kernels used on the two extreme arrays, bit for bit."""
+    n = close.size
+    out = nan_like(close)
+    s = max(first_valid(high), first_valid(low))
+    m = n - s
+    if m < w:
+        return out
+    yh = high[s:]
+    yl = low[s:]
+    yc = close[s:]
+    o = out[s:]
+    sh = np.empty(2 * w)
+    sl = np.empty(2 * w)
+    for b in range(0, m, w):
+        e = min(b + w, m)
+        cur = (b // w) % 2 * w
+        prev = w - cur
+        ah = yh[e - 1]
+        al = yl[e - 1]
+        for i in range(e - 1, b - 1, -1):
+            ah = _pick(yh[i], ah, True)
+            al = _pick(yl[i], al, False)
+            sh[cur + i - b] = ah
+            sl[cur + i - b] = al
+        ah = yh[b]
+        al = yl[b]
+        for t in range(b, e):
+            ah = _pick(yh[t], ah, True)
+            al = _pick(yl[t], al, False)
+            if t >= w - 1:
+                j = t - w + 1
+                k = prev + j - (b - w) if j < b else cur
+                o[t] = _hl_value(_pick(sh[k], ah, True), _pick(sl[k], al, False), yc[t], mode)
     return out
 
 
 @njit(cache=True)
 def window_mid(high: np.ndarray, low: np.ndarray, w: int) -> np.ndarray:
-    """(max(high) + min(low)) / 2 over the last ``w`` bars, written into the max array."""
-    hi = window_max(high, w)
-    lo = window_min(low, w)
-    for t in range(hi.size):
-        hi[t] = (hi[t] + lo[t]) / 2.0
-    return hi
+    """(max(high) + min(low)) / 2 over the last ``w`` bars."""
+    return window_hl(high, low, low, w, MID)

@@ -10,14 +10,15 @@ import numpy as np
 from numba import njit
 
 from ._common import (
+    FAST_K,
+    WILLR,
     ema,
     ema_seeded,
     mask_before,
     nan_like,
     rolling_extreme_index,
     true_range_at,
-    window_max,
-    window_min,
+    window_hl,
 )
 from .overlap import sma
 
@@ -87,14 +88,7 @@ def macd(
 
 @njit(cache=True)
 def _fast_k(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
-    hh = window_max(high, w)
-    ll = window_min(low, w)
-    out = nan_like(close)
-    for t in range(close.size):
-        if not np.isnan(hh[t]):
-            diff = (hh[t] - ll[t]) / 100.0
-            out[t] = (close[t] - ll[t]) / diff if diff != 0.0 else 0.0
-    return out
+    return window_hl(high, low, close, w, FAST_K)
 
 
 @njit(cache=True)
@@ -120,14 +114,7 @@ def stochf(
 @njit(cache=True)
 def willr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
     """Williams %R in [-100, 0]; 0 when the window's range is zero (as TA-Lib)."""
-    hh = window_max(high, w)
-    ll = window_min(low, w)
-    out = nan_like(close)
-    for t in range(close.size):
-        if not np.isnan(hh[t]):
-            diff = (hh[t] - ll[t]) / -100.0
-            out[t] = (hh[t] - close[t]) / diff if diff != 0.0 else 0.0
-    return out
+    return window_hl(high, low, close, w, WILLR)
 
 
 @njit(cache=True)
