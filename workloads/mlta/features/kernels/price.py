@@ -1,34 +1,50 @@
-"""Price transforms: one representative price per bar, and Heikin-Ashi candles (TA-Lib)."""
+"""Price transforms: one representative price per bar, and Heikin-Ashi candles (TA-Lib).
+
+Explicit loops into a huge-page ``empty`` array rather than array expressions, whose result
+numba allocates without the huge-page advice (see ``_common``); the arithmetic is the same.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ._common import nan_like
+from ._common import empty, nan_like
 
 
 @njit(cache=True)
 def avgprice(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray
 ) -> np.ndarray:
-    return (open_ + high + low + close) / 4.0
+    out = empty(close.size)
+    for t in range(close.size):
+        out[t] = (open_[t] + high[t] + low[t] + close[t]) / 4.0
+    return out
 
 
 @njit(cache=True)
 def medprice(high: np.ndarray, low: np.ndarray) -> np.ndarray:
-    return (high + low) / 2.0
+    out = empty(high.size)
+    for t in range(high.size):
+        out[t] = (high[t] + low[t]) / 2.0
+    return out
 
 
 @njit(cache=True)
 def typprice(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
-    return (high + low + close) / 3.0
+    out = empty(close.size)
+    for t in range(close.size):
+        out[t] = (high[t] + low[t] + close[t]) / 3.0
+    return out
 
 
 @njit(cache=True)
 def wclprice(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """Weighted close: (high + low + 2 close) / 4."""
-    return (high + low + close * 2.0) / 4.0
+    out = empty(close.size)
+    for t in range(close.size):
+        out[t] = (high[t] + low[t] + close[t] * 2.0) / 4.0
+    return out
 
 
 @njit(cache=True)

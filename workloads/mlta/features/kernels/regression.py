@@ -19,31 +19,68 @@ from ._common import nan_like, rolling_sum, window_max, window_min
 RETURN_VAR_ZERO = 1e-14
 
 
+@njit(cache=True, inline="always")
+def _linreg_value(
+    sum_y: float, sum_xy: float, w: int, sum_x: float, divisor: float, what: int
+) -> float:
+    m = (w * sum_xy - sum_x * sum_y) / divisor
+    b = (sum_y - m * sum_x) / w
+    if what == 0:
+        return b + m * (w - 1)
+    if what == 1:
+        return b
+    if what == 2:
+        return math.atan(m) * (180.0 / math.pi)
+    return b + m * w
+
+
 @njit(cache=True)
 def _linreg(x: np.ndarray, w: int, what: int) -> np.ndarray:
-    """0: fitted value at the newest bar, 1: intercept, 2: angle in degrees, 3: forecast."""
+    """0: fitted value at the newest bar, 1: intercept, 2: angle in degrees, 3: forecast.
+
+    Each window's sums are taken afresh, oldest value first (TA-Lib's order). Four windows
+    are summed side by side: each sum is a chain of dependent additions, and interleaving
+    four independent chains lets the CPU overlap them, with every window's own order (and
+    so every bit) unchanged.
+    """
     n = x.size
     out = nan_like(x)
     sum_x = w * (w - 1) * 0.5
     sum_x2 = w * (w - 1) * (2.0 * w - 1.0) / 6.0
     divisor = sum_x * sum_x - w * sum_x2
-    for t in range(w - 1, n):
+    t = w - 1
+    while t + 3 < n:
+        y0 = y1 = y2 = y3 = 0.0
+        xy0 = xy1 = xy2 = xy3 = 0.0
+        for i in range(w - 1, -1, -1):
+            j = np.uint64(t - i)  # unsigned: no negative-index wraparound test per read
+            fi = float(i)
+            v0 = x[j]
+            v1 = x[j + np.uint64(1)]
+            v2 = x[j + np.uint64(2)]
+            v3 = x[j + np.uint64(3)]
+            y0 += v0
+            xy0 += fi * v0
+            y1 += v1
+            xy1 += fi * v1
+            y2 += v2
+            xy2 += fi * v2
+            y3 += v3
+            xy3 += fi * v3
+        out[t] = _linreg_value(y0, xy0, w, sum_x, divisor, what)
+        out[t + 1] = _linreg_value(y1, xy1, w, sum_x, divisor, what)
+        out[t + 2] = _linreg_value(y2, xy2, w, sum_x, divisor, what)
+        out[t + 3] = _linreg_value(y3, xy3, w, sum_x, divisor, what)
+        t += 4
+    while t < n:
         sum_xy = 0.0
         sum_y = 0.0
         for i in range(w - 1, -1, -1):
             v = x[t - i]
             sum_y += v
             sum_xy += i * v
-        m = (w * sum_xy - sum_x * sum_y) / divisor
-        b = (sum_y - m * sum_x) / w
-        if what == 0:
-            out[t] = b + m * (w - 1)
-        elif what == 1:
-            out[t] = b
-        elif what == 2:
-            out[t] = math.atan(m) * (180.0 / math.pi)
-        else:
-            out[t] = b + m * w
+        out[t] = _linreg_value(sum_y, sum_xy, w, sum_x, divisor, what)
+        t += 1
     return out
 
 

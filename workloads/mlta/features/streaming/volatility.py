@@ -24,7 +24,8 @@ class Trange:
 
 
 class Atr:
-    """Wilder's ATR: the SMA of the first w true ranges, then (prev*(w-1) + tr) / w."""
+    """Wilder's ATR: the SMA of the first w true ranges, then prev * ((w-1)/w) + tr * (1/w)
+    (the kernel's order, see ``kernels.volatility.atr``)."""
 
     __slots__ = ("acc", "prev", "prev_close", "row", "w")
 
@@ -51,7 +52,7 @@ class Atr:
             self.acc += tr
             self.prev = self.acc / w
         else:
-            self.prev = (self.prev * (w - 1) + tr) / w
+            self.prev = self.prev * ((w - 1) / w) + tr * (1.0 / w)
         return (self.prev,)
 
 
