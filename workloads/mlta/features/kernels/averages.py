@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from ._common import ema, ema_seeded, first_valid, nan_like, rolling_sum
-from .overlap import dema, kama, sma, tema, wma
+from .overlap import T3, dema, ema_cascade, kama, sma, tema, wma
 
 # TA-Lib's MA types; 7 (MAMA) takes no period and is not offered through ``ma``.
 MA_TYPES = (0, 1, 2, 3, 4, 5, 6, 8)
@@ -26,21 +26,9 @@ def trima(x: np.ndarray, w: int) -> np.ndarray:
 
 @njit(cache=True)
 def t3(x: np.ndarray, w: int, vfactor: float) -> np.ndarray:
-    """Tillson T3: six chained EMAs combined with the volume factor's coefficients."""
-    e1 = ema(x, w)
-    e2 = ema(e1, w)
-    e3 = ema(e2, w)
-    e4 = ema(e3, w)
-    e5 = ema(e4, w)
-    e6 = ema(e5, w)
-    a = vfactor
-    a2 = a * a
-    a3 = a2 * a
-    c1 = -a3
-    c2 = 3.0 * (a2 + a3)
-    c3 = -6.0 * a2 - 3.0 * (a + a3)
-    c4 = 1.0 + 3.0 * a + a3 + 3.0 * a2
-    return c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
+    """Tillson T3: six chained EMAs combined with the volume factor's coefficients
+    (one pass, ``overlap.ema_cascade``)."""
+    return ema_cascade(x, w, T3, vfactor)
 
 
 @njit(cache=True)

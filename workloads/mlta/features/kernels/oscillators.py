@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import ema, ema_seeded, mask_before, nan_like, rolling_sum, true_range_at
+from ._common import ema, ema_seeded, empty, mask_before, nan_like, rolling_sum, true_range_at
 from .averages import ma, ma_from, ma_lookback
 from .momentum import _directional, _fast_k, adx, roc, rsi
 from .overlap import sma, wma
@@ -237,7 +237,9 @@ def er(x: np.ndarray, w: int) -> np.ndarray:
     out = nan_like(x)
     if n <= w:
         return out
-    d = np.abs(x[1:] - x[:-1])
+    d = empty(n - 1)  # |one-bar change|, filled in place rather than via two temporaries
+    for j in range(n - 1):
+        d[j] = abs(x[j + 1] - x[j])
     path = rolling_sum(d, w)
     for t in range(w, n):
         p = path[t - 1]

@@ -49,17 +49,75 @@ def wma(x: np.ndarray, w: int) -> np.ndarray:
 
 @njit(cache=True)
 def dema(x: np.ndarray, w: int) -> np.ndarray:
-    e1 = ema(x, w)
-    e2 = ema(e1, w)
-    return 2.0 * e1 - e2
+    """2 e1 - e2 with e2 = EMA(e1) (``ema_cascade``)."""
+    return ema_cascade(x, w, DEMA, 0.0)
 
 
 @njit(cache=True)
 def tema(x: np.ndarray, w: int) -> np.ndarray:
-    e1 = ema(x, w)
-    e2 = ema(e1, w)
-    e3 = ema(e2, w)
-    return 3.0 * e1 - 3.0 * e2 + e3
+    """3 e1 - 3 e2 + e3 of three chained EMAs (``ema_cascade``)."""
+    return ema_cascade(x, w, TEMA, 0.0)
+
+
+DEMA = 0
+TEMA = 1
+T3 = 2
+TRIX = 3
+
+
+@njit(cache=True)
+def ema_cascade(x: np.ndarray, w: int, mode: int, vfactor: float) -> np.ndarray:
+    """Chained EMAs (each the TA-Lib EMA of the one before, seeded with the mean of its first
+    ``w`` values) combined per bar into DEMA, TEMA, T3 (six EMAs, ``vfactor``) or TRIX.
+
+    One pass with one output array: composing ``ema(ema(...))`` cost a pass and a fresh
+    million-row array per level, more than the arithmetic. Each level does exactly the
+    operations ``ema`` does, in the same order (seed sum oldest first, then
+    ``(x - prev) * k + prev``), and the combinations are the former array expressions, so the
+    values are bit-identical to the composed form (and to the streaming chain of EMAs).
+    """
+    n = x.size
+    out = nan_like(x)
+    levels = 2 if mode == DEMA else (6 if mode == T3 else 3)
+    k = 2.0 / (w + 1.0)
+    acc = np.zeros(levels)
+    count = np.zeros(levels, dtype=np.int64)
+    level = np.zeros(levels)
+    a = vfactor
+    a2 = a * a
+    a3 = a2 * a
+    c1 = -a3
+    c2 = 3.0 * (a2 + a3)
+    c3 = -6.0 * a2 - 3.0 * (a + a3)
+    c4 = 1.0 + 3.0 * a + a3 + 3.0 * a2
+    last_prev = np.nan  # TRIX: the last level at the bar before
+    for t in range(first_valid(x), n):
+        val = x[t]
+        ready = True
+        for lv in range(levels):
+            if count[lv] < w:
+                acc[lv] += val
+                count[lv] += 1
+                if count[lv] < w:
+                    ready = False
+                    break
+                level[lv] = acc[lv] / w
+            else:
+                level[lv] = (val - level[lv]) * k + level[lv]
+            val = level[lv]
+        if not ready:
+            continue
+        if mode == DEMA:
+            out[t] = 2.0 * level[0] - level[1]
+        elif mode == TEMA:
+            out[t] = 3.0 * level[0] - 3.0 * level[1] + level[2]
+        elif mode == T3:
+            out[t] = c1 * level[5] + c2 * level[4] + c3 * level[3] + c4 * level[2]
+        else:
+            if not np.isnan(last_prev):
+                out[t] = ((level[2] / last_prev) - 1.0) * 100.0 if last_prev != 0.0 else 0.0
+            last_prev = level[2]
+    return out
 
 
 @njit(cache=True)

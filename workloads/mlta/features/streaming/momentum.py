@@ -39,14 +39,14 @@ class _WilderGainLoss:
             self.gain /= w
             self.loss /= w
         else:
-            loss = self.loss * (w - 1)
-            gain = self.gain * (w - 1)
+            keep = (w - 1) / w
+            inv = 1.0 / w
             if d < 0:
-                loss -= d
+                self.loss = self.loss * keep + (-d) * inv
+                self.gain = self.gain * keep
             else:
-                gain += d
-            self.loss = loss / w
-            self.gain = gain / w
+                self.gain = self.gain * keep + d * inv
+                self.loss = self.loss * keep
         gain = self.gain
         loss = self.loss
         total = gain + loss
