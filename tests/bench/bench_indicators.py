@@ -17,6 +17,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         params = ind.resolve({})
         ref = TALIB.get(ind.name)
         ours, theirs = best_pair(
-            lambda ind=ind, params=params: ind.compute(data, params),
-            None if ref is None else (lambda ref=ref, params=params: ref(data, params)),
+            partial(ind.compute, data, params),
+            None if ref is None else partial(ref, data, params),
             args.runs,
         )
         if ref is None:

@@ -24,7 +24,7 @@ if sys.platform.startswith("linux"):
     def _advise_huge(addr: int, nbytes: int) -> None:
         if nbytes >= _HUGE_BYTES:
             start = (addr + (_PAGE - 1)) // _PAGE * _PAGE  # madvise needs page alignment
-            _madvise(start, addr + nbytes - start, _MADV_HUGEPAGE)
+            _madvise(start, addr + nbytes - start, _MADV_HUGEPAGE)  # type: ignore[call-overload]
 else:
 
     @njit(cache=True)

@@ -211,15 +211,24 @@ def imi(open_: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
 @njit(cache=True)
 def ao(high: np.ndarray, low: np.ndarray, fast: int, slow: int) -> np.ndarray:
     """Awesome oscillator: SMA(median price, fast) - SMA(median price, slow)."""
-    mid = (high + low) / 2.0
-    return mask_before(sma(mid, fast) - sma(mid, slow), slow - 1)
+    mid = empty(high.size)
+    for t in range(high.size):
+        mid[t] = (high[t] + low[t]) / 2.0
+    out = sma(mid, fast)
+    slow_ma = sma(mid, slow)
+    for t in range(out.size):  # in place: the difference needs no array of its own
+        out[t] = out[t] - slow_ma[t]
+    return mask_before(out, slow - 1)
 
 
 @njit(cache=True)
 def ac(high: np.ndarray, low: np.ndarray, fast: int, slow: int, signal: int) -> np.ndarray:
     """Accelerator oscillator: AO - SMA(AO, signal)."""
     a = ao(high, low, fast, slow)
-    return a - sma(a, signal)
+    sig = sma(a, signal)
+    for t in range(a.size):
+        a[t] = a[t] - sig[t]
+    return a
 
 
 @njit(cache=True)
@@ -273,7 +282,11 @@ def eri(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Elder ray: bull power high - EMA(close), bear power low - EMA(close)."""
     e = ema(close, w)
-    return high - e, low - e
+    bull = empty(close.size)
+    for t in range(close.size):
+        bull[t] = high[t] - e[t]
+        e[t] = low[t] - e[t]  # bear power reuses the EMA's array
+    return bull, e
 
 
 @njit(cache=True)
@@ -284,16 +297,48 @@ def qstick(open_: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
 
 @njit(cache=True)
 def tsi(x: np.ndarray, first: int, second: int) -> np.ndarray:
-    """True strength index: 100 EMA(EMA(mom)) / EMA(EMA(|mom|))."""
-    m = nan_like(x)
-    for t in range(1, x.size):
-        m[t] = x[t] - x[t - 1]
-    num = ema(ema(m, first), second)
-    den = ema(ema(np.abs(m), first), second)
+    """True strength index: 100 EMA(EMA(mom)) / EMA(EMA(|mom|)).
+
+    One pass, no arrays but the output: the four EMAs (two chains of two) run as scalars with
+    exactly ``ema``'s operations (seed = sum of the first w inputs, oldest first, / w; then
+    ``(v - prev) * k + prev``), so the result is bit-identical to composing ``ema``.
+    """
+    n = x.size
     out = nan_like(x)
-    for t in range(x.size):
-        if not np.isnan(den[t]):
-            out[t] = 100.0 * (num[t] / den[t]) if den[t] != 0.0 else 0.0
+    k1 = 2.0 / (first + 1.0)
+    k2 = 2.0 / (second + 1.0)
+    c1 = 0
+    c2 = 0
+    acc1n = acc1d = acc2n = acc2d = 0.0
+    e1n = e1d = e2n = e2d = 0.0
+    for t in range(1, n):
+        d = x[t] - x[t - 1]
+        if c1 == 0 and np.isnan(d):
+            continue  # before the momentum's first finite value
+        ad = abs(d)
+        if c1 < first:
+            acc1n += d
+            acc1d += ad
+            c1 += 1
+            if c1 < first:
+                continue
+            e1n = acc1n / first
+            e1d = acc1d / first
+        else:
+            e1n = (d - e1n) * k1 + e1n
+            e1d = (ad - e1d) * k1 + e1d
+        if c2 < second:
+            acc2n += e1n
+            acc2d += e1d
+            c2 += 1
+            if c2 < second:
+                continue
+            e2n = acc2n / second
+            e2d = acc2d / second
+        else:
+            e2n = (e1n - e2n) * k2 + e2n
+            e2d = (e1d - e2d) * k2 + e2d
+        out[t] = 100.0 * (e2n / e2d) if e2d != 0.0 else 0.0
     return out
 
 

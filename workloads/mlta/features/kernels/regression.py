@@ -24,6 +24,8 @@ def _linreg_value(
     sum_y: float, sum_xy: float, w: int, sum_x: float, divisor: float, what: int
 ) -> float:
     m = (w * sum_xy - sum_x * sum_y) / divisor
+    if what == 4:
+        return m
     b = (sum_y - m * sum_x) / w
     if what == 0:
         return b + m * (w - 1)
@@ -36,7 +38,8 @@ def _linreg_value(
 
 @njit(cache=True)
 def _linreg(x: np.ndarray, w: int, what: int) -> np.ndarray:
-    """0: fitted value at the newest bar, 1: intercept, 2: angle in degrees, 3: forecast.
+    """0: fitted value at the newest bar, 1: intercept, 2: angle in degrees, 3: forecast,
+    4: slope.
 
     Each window's sums are taken afresh, oldest value first (TA-Lib's order). Four windows
     are summed side by side: each sum is a chain of dependent additions, and interleaving

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from ._common import nan_like, rolling_mean_var
+from .regression import _linreg
 
 
 @njit(cache=True)
@@ -25,21 +26,9 @@ def var(x: np.ndarray, w: int) -> np.ndarray:
 
 @njit(cache=True)
 def linearreg_slope(x: np.ndarray, w: int) -> np.ndarray:
-    """Least-squares slope per bar of the last w values (TA-Lib LINEARREG_SLOPE)."""
-    n = x.size
-    out = nan_like(x)
-    sum_x = w * (w - 1) * 0.5
-    sum_x2 = w * (w - 1) * (2.0 * w - 1.0) / 6.0
-    divisor = sum_x * sum_x - w * sum_x2
-    for t in range(w - 1, n):
-        sum_xy = 0.0
-        sum_y = 0.0
-        for i in range(w - 1, -1, -1):
-            v = x[t - i]
-            sum_y += v
-            sum_xy += i * v
-        out[t] = (w * sum_xy - sum_x * sum_y) / divisor
-    return out
+    """Least-squares slope per bar of the last w values (TA-Lib LINEARREG_SLOPE); the shared
+    regression loop (``regression._linreg``), same sums in the same order."""
+    return _linreg(x, w, 4)
 
 
 @njit(cache=True)
