@@ -154,35 +154,72 @@ def stochrsi(
     return mask_before(k, w + fastk + fastd - 2), d
 
 
+@njit(cache=True, inline="always")
+def _bp_tr(high: np.ndarray, low: np.ndarray, close: np.ndarray, j: int) -> tuple[float, float]:
+    """Buying pressure and true range of bar j + 1 (index j of ULTOSC's one-bar series)."""
+    pc = close[j]
+    return close[j + 1] - min(low[j + 1], pc), true_range_at(high[j + 1], low[j + 1], pc)
+
+
+@njit(cache=True, inline="always")
+def _uo_sums(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, j: int, w: int, phase: int,
+    b_new: float, r_new: float, bsum: float, tsum: float,
+) -> tuple[float, float]:
+    """``rolling_sum`` of buying pressure and true range at index j, on its own schedule:
+    summed afresh, oldest first, where ``phase`` (j - (w-1) mod w) is 0, i.e. at j = w-1,
+    2w-1, ...; moved by ``+= new - old`` between. (b_new, r_new) are the values at j."""
+    if j < w - 1:
+        return np.nan, np.nan
+    if phase == 0:
+        bsum = 0.0
+        tsum = 0.0
+        for i in range(j - w + 1, j + 1):
+            b, r = _bp_tr(high, low, close, i)
+            bsum += b
+            tsum += r
+        return bsum, tsum
+    b_old, r_old = _bp_tr(high, low, close, j - w)
+    return bsum + (b_new - b_old), tsum + (r_new - r_old)
+
+
 @njit(cache=True)
 def ultosc(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, p1: int, p2: int, p3: int
 ) -> np.ndarray:
-    """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1."""
+    """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1.
+
+    One pass with no arrays but the output: the six window sums are kept as scalars on
+    ``rolling_sum``'s exact schedule (fresh sums at the same rows, the same ``+= new - old``
+    between), recomputing the one-bar values they need, so every bit is what summing the
+    buying-pressure and true-range arrays gave (and what the streaming form computes).
+    """
     n = close.size
-    bp = nan_like(close)
-    tr = nan_like(close)
-    for t in range(1, n):
-        bp[t] = close[t] - min(low[t], close[t - 1])
-        tr[t] = true_range_at(high[t], low[t], close[t - 1])
     out = nan_like(close)
     if n <= p3:
         return out
-    b1 = rolling_sum(bp[1:], p1)
-    t1 = rolling_sum(tr[1:], p1)
-    b2 = rolling_sum(bp[1:], p2)
-    t2 = rolling_sum(tr[1:], p2)
-    b3 = rolling_sum(bp[1:], p3)
-    t3 = rolling_sum(tr[1:], p3)
-    for t in range(p3, n):
-        j = t - 1
+    b1 = t1 = b2 = t2 = b3 = t3 = 0.0
+    ph1 = 1 - p1  # j - (w-1), wrapped to [0, w) once it reaches 0 (no modulo per row)
+    ph2 = 1 - p2
+    ph3 = 1 - p3
+    for j in range(n - 1):
+        b_new, r_new = _bp_tr(high, low, close, j)
+        b1, t1 = _uo_sums(high, low, close, j, p1, ph1, b_new, r_new, b1, t1)
+        b2, t2 = _uo_sums(high, low, close, j, p2, ph2, b_new, r_new, b2, t2)
+        b3, t3 = _uo_sums(high, low, close, j, p3, ph3, b_new, r_new, b3, t3)
+        ph1 = 0 if ph1 + 1 == p1 else ph1 + 1
+        ph2 = 0 if ph2 + 1 == p2 else ph2 + 1
+        ph3 = 0 if ph3 + 1 == p3 else ph3 + 1
+        t = j + 1
+        if t < p3:
+            continue
         acc = 0.0
-        if t1[j] != 0.0:
-            acc += 4.0 * (b1[j] / t1[j])
-        if t2[j] != 0.0:
-            acc += 2.0 * (b2[j] / t2[j])
-        if t3[j] != 0.0:
-            acc += b3[j] / t3[j]
+        if t1 != 0.0:
+            acc += 4.0 * (b1 / t1)
+        if t2 != 0.0:
+            acc += 2.0 * (b2 / t2)
+        if t3 != 0.0:
+            acc += b3 / t3
         out[t] = 100.0 * (acc / 7.0)
     return out
 
