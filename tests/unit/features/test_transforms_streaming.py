@@ -23,11 +23,13 @@ def _inputs() -> dict[str, np.ndarray]:
     return {"noisy": noisy, "offset": offset, "tiny": tiny, "steps": steps}
 
 
-@pytest.mark.parametrize("kind", sorted(SUFFIX))
-@pytest.mark.parametrize("periods", PERIODS, ids=str)
+# Rolling windows start at 2 (the spec refuses 1), so those pairs are not generated.
+CASES = [(kind, periods) for kind in sorted(SUFFIX) for periods in PERIODS
+         if not (kind.startswith("rolling_") and min(periods) < 2)]
+
+
+@pytest.mark.parametrize(("kind", "periods"), CASES, ids=[f"{k}-{p}" for k, p in CASES])
 def test_streaming_equals_batch(kind: str, periods: tuple[int, ...]) -> None:
-    if kind.startswith("rolling_") and min(periods) < 2:
-        pytest.skip("rolling windows start at 2")
     for label, x in _inputs().items():
         step = TransformStep(kind, "f_x", periods, tuple(output_name("f_x", kind, p)
                                                          for p in periods))
