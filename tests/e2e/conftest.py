@@ -44,8 +44,8 @@ def operator_log(control_plane: ControlPlane, ray_cluster: RayCluster, lake_uri:
     log_file = control_plane.state_dir / "operator.log"
     env = dict(
         os.environ, KUBECONFIG=str(control_plane.kubeconfig), MLTA_ENV="testing",
-        MLTA_RAY__DASHBOARD_URL=ray_cluster.dashboard_url, MLTA_RAY__SERVE_URL=ray_cluster.serve_url,
-        MLTA_STORAGE__URI=lake_uri, PYTHONUNBUFFERED="1", MLTA_OPERATOR__METRICS_PORT=str(METRICS_PORT),
+        **ray_cluster.operator_env, MLTA_STORAGE__URI=lake_uri, PYTHONUNBUFFERED="1",
+        MLTA_OPERATOR__METRICS_PORT=str(METRICS_PORT),
     )
     with open(log_file, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,

@@ -31,8 +31,7 @@ spec:
 
 def _start_operator(cp: ControlPlane, ray: RayCluster, lake: str, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig), MLTA_ENV="testing",
-               MLTA_RAY__DASHBOARD_URL=ray.dashboard_url, MLTA_RAY__SERVE_URL=ray.serve_url,
-               MLTA_STORAGE__URI=lake, MLTA_OPERATOR__NAMESPACES=f"[{NS}]",
+               **ray.operator_env, MLTA_STORAGE__URI=lake, MLTA_OPERATOR__NAMESPACES=f"[{NS}]",
                MLTA_OPERATOR__METRICS_PORT="0")
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,
@@ -71,7 +70,8 @@ def test_killed_operator_resumes_without_resubmitting(
         obj = json.loads(kubectl(control_plane, "-n", NS, "get", "dp", "restart-me", "-o", "json").stdout)
         assert obj["status"]["submissionId"] == sid
         cid = obj["status"]["correlationId"]  # this CR instance (uid) and generation
-        jobs = httpx.get(f"{ray_cluster.dashboard_url}/api/jobs/", timeout=10).json()
+        jobs = httpx.get(f"{ray_cluster.dashboard_url}/api/jobs/", headers=ray_cluster.headers,
+                         timeout=10).json()
         mine = [j for j in jobs if (j.get("metadata") or {}).get("mlta.io/correlation-id") == cid]
         assert [j["submission_id"] for j in mine] == [sid], mine
     finally:

@@ -118,7 +118,8 @@ def test_correlation_id_follows_cr_into_ray_job(
     cid, sid = pipeline["correlationId"], pipeline["submissionId"]
     operator_lines = [json.loads(ln) for ln in operator_log.read_text().splitlines() if ln.startswith("{")]
     assert any(rec.get("correlation_id") == cid for rec in operator_lines)
-    logs = httpx.get(f"{ray_cluster.dashboard_url}/api/jobs/{sid}/logs", timeout=10).json()["logs"]
+    logs = httpx.get(f"{ray_cluster.dashboard_url}/api/jobs/{sid}/logs",
+                     headers=ray_cluster.headers, timeout=10).json()["logs"]
     job_lines = [json.loads(ln) for ln in logs.splitlines() if ln.startswith("{")]
     assert job_lines and all(rec.get("correlation_id") == cid for rec in job_lines)
 
@@ -166,7 +167,8 @@ def test_delete_removes_serve_app_through_finalizer(
             "--timeout=120s")
 
     def app_gone() -> bool:
-        apps = httpx.get(f"{ray_cluster.dashboard_url}/api/serve/applications/", timeout=10).json()
+        apps = httpx.get(f"{ray_cluster.dashboard_url}/api/serve/applications/",
+                         headers=ray_cluster.headers, timeout=10).json()
         return app not in (apps.get("applications") or {})
 
     wait_for(app_gone, timeout=120, what="Serve app deleted")

@@ -28,29 +28,31 @@ pytestmark = pytest.mark.integration
 
 APP = "mlta-test-serving-ab"
 PREFIX = "/mlta/test/serving-ab"
-SERVE_HTTP = {"host": "127.0.0.1", "port": 8000}
 
 
-def _details(dashboard: str) -> dict[str, Any]:
-    resp = httpx.get(f"{dashboard}/api/serve/applications/", timeout=30)
+def _details(cluster: RayCluster) -> dict[str, Any]:
+    resp = httpx.get(f"{cluster.dashboard_url}/api/serve/applications/", headers=cluster.headers,
+                     timeout=30)
     resp.raise_for_status()
     return resp.json()
 
 
-def _put_apps(dashboard: str, entry: dict[str, Any] | None, drop: str) -> None:
+def _put_apps(cluster: RayCluster, entry: dict[str, Any] | None, drop: str) -> None:
     """PUT the running config with ``drop`` replaced by ``entry`` (or removed when None)."""
-    current = _details(dashboard).get("applications") or {}
+    serve = httpx.URL(cluster.serve_url)
+    http_options = {"host": serve.host, "port": serve.port}
+    current = _details(cluster).get("applications") or {}
     apps = [app["deployed_app_config"] for name, app in sorted(current.items())
             if name != drop and app.get("deployed_app_config")]
     if entry is not None:
         apps.append(entry)
-    resp = httpx.put(f"{dashboard}/api/serve/applications/",
-                     json={"http_options": SERVE_HTTP, "applications": apps}, timeout=60)
+    resp = httpx.put(f"{cluster.dashboard_url}/api/serve/applications/", headers=cluster.headers,
+                     json={"http_options": http_options, "applications": apps}, timeout=60)
     assert resp.status_code == 200, resp.text
 
 
-def _app_state(dashboard: str) -> str | None:
-    app = (_details(dashboard).get("applications") or {}).get(APP)
+def _app_state(cluster: RayCluster) -> str | None:
+    app = (_details(cluster).get("applications") or {}).get(APP)
     if app is None:
         return None
     if app["status"] == "DEPLOY_FAILED":
@@ -82,18 +84,17 @@ def served(ray_cluster: RayCluster, models: dict[str, Any]) -> Iterator[str]:
     entry = {"name": APP, "route_prefix": PREFIX, "import_path": IMPORT_PATH,
              "args": args.to_wire(),
              "runtime_env": {"env_vars": {"MLTA_CORRELATION_ID": "cid-serving-test"}}}
-    dashboard = ray_cluster.dashboard_url
     base = ray_cluster.serve_url.rstrip("/") + PREFIX
-    _put_apps(dashboard, entry, drop=APP)
+    _put_apps(ray_cluster, entry, drop=APP)
     try:
-        wait_for(lambda: _app_state(dashboard) == "RUNNING", timeout=240,
+        wait_for(lambda: _app_state(ray_cluster) == "RUNNING", timeout=240,
                  what=f"Serve application {APP} RUNNING")
         wait_for(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code == 200,
                  timeout=60, what="the Serve proxy routing to the app")
         yield base
     finally:
-        if APP in (_details(dashboard).get("applications") or {}):
-            _put_apps(dashboard, None, drop=APP)
+        if APP in (_details(ray_cluster).get("applications") or {}):
+            _put_apps(ray_cluster, None, drop=APP)
 
 
 def test_split_follows_weights_and_variants_answer_with_their_versions(
@@ -170,30 +171,29 @@ def test_errors_are_json_with_status_and_hint(served: str) -> None:
 def test_bad_args_fail_the_deploy_with_our_message(ray_cluster: RayCluster,
                                                   models: dict[str, Any]) -> None:
     """build_app runs inside Serve: its ServingError becomes the app's DEPLOY_FAILED message."""
-    dashboard, name = ray_cluster.dashboard_url, APP + "-bad"
+    name = APP + "-bad"
     wire = ServeAppArgs(app_name=name, variants=[
         ServedVariant(name="only", weight=90, model_uri=models["champion"].uri,
                       model_version="v1")]).to_wire()
     entry = {"name": name, "route_prefix": PREFIX + "-bad", "import_path": IMPORT_PATH,
              "args": wire}
-    _put_apps(dashboard, entry, drop=name)
+    _put_apps(ray_cluster, entry, drop=name)
     try:
         def failed() -> str | None:
-            app = (_details(dashboard).get("applications") or {}).get(name) or {}
+            app = (_details(ray_cluster).get("applications") or {}).get(name) or {}
             return app.get("message") if app.get("status") == "DEPLOY_FAILED" else None
 
         message = wait_for(failed, timeout=120, what=f"{name} DEPLOY_FAILED")
         assert "variant weights must sum to 100, got 90 (only=90)" in message
     finally:
-        _put_apps(dashboard, None, drop=name)
-        wait_for(lambda: name not in (_details(dashboard).get("applications") or {}),
+        _put_apps(ray_cluster, None, drop=name)
+        wait_for(lambda: name not in (_details(ray_cluster).get("applications") or {}),
                  timeout=120, what=f"{name} removed")
 
 
 def test_z_deleted_app_answers_404(ray_cluster: RayCluster, served: str) -> None:
     """Runs last in this module: removing the entry from the config takes the route away."""
-    dashboard = ray_cluster.dashboard_url
-    _put_apps(dashboard, None, drop=APP)
-    wait_for(lambda: _app_state(dashboard) is None, timeout=120, what=f"{APP} deleted")
+    _put_apps(ray_cluster, None, drop=APP)
+    wait_for(lambda: _app_state(ray_cluster) is None, timeout=120, what=f"{APP} deleted")
     wait_for(lambda: httpx.get(f"{served}/healthz", timeout=5).status_code == 404,
              timeout=60, what="the proxy to drop the route")

@@ -1,14 +1,24 @@
 """Start and stop a real local Ray head for tests (``ray start --head`` on loopback).
 
-Reuses a running cluster when MLTA_TEST_RAY_DASHBOARD is set (e.g. the demo's), otherwise
-starts one in a private temp dir and stops it afterwards. Readiness is polled with a
-deadline, never a fixed sleep.
+Reuses a running cluster only when asked to (MLTA_TEST_RAY_DASHBOARD, e.g. the demo's,
+with MLTA_TEST_RAY_TOKEN_FILE when it uses token authentication).
+Otherwise it starts a private head on free loopback ports in its own temp dir, so a
+developer's Ray, the demo's, or anything else listening on Ray's default ports (6379,
+8265, 8000, 10001, 52365) can neither collide with it nor be mistaken for it, and stops it
+afterwards. The private head runs with Ray's token authentication on, as Ray >= 2.52
+does by default once a token exists, so every test client proves it sends the token.
+Readiness is polled with a deadline, never a fixed sleep; when the head does
+not come up, the error carries what the dashboard answered and the tail of its logs so a
+CI failure explains itself.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +39,22 @@ class RayCluster:
     address: str          # GCS address for ray.init(address=...)
     dashboard_url: str    # Job Submission + Serve REST API
     serve_url: str        # Serve HTTP proxy
+    token_file: str | None = None  # Ray auth token (None: authentication off)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a client of the dashboard must send."""
+        if not self.token_file:
+            return {}
+        return {"Authorization": f"Bearer {Path(self.token_file).read_text().strip()}"}
+
+    @property
+    def operator_env(self) -> dict[str, str]:
+        """MLTA_* settings that point an operator process at this cluster."""
+        env = {"MLTA_RAY__DASHBOARD_URL": self.dashboard_url, "MLTA_RAY__SERVE_URL": self.serve_url}
+        if self.token_file:
+            env["MLTA_RAY__AUTH_TOKEN_FILE"] = self.token_file
+        return env
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
@@ -46,11 +72,11 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: fl
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
 
 
-def _answers(dashboard: str) -> bool:
-    try:
-        return httpx.get(f"{dashboard}/api/version", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the kernel's pick on loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _ray_bin() -> str:
@@ -58,40 +84,137 @@ def _ray_bin() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("ray") or "ray")
 
 
+def _log_tails(temp_dir: str, lines: int = 40) -> str:
+    """The last lines of the dashboard's logs, for an error message."""
+    logs = Path(temp_dir) / "session_latest" / "logs"
+    parts = []
+    for path in sorted(logs.glob("dashboard*.*")) + sorted(logs.glob("gcs_server.err")):
+        try:
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            continue
+        if tail:
+            parts.append(f"--- {path.name} ---\n" + "\n".join(tail))
+    return "\n".join(parts) or f"(no dashboard logs under {logs})"
+
+
+class _Probe:
+    """Polls the dashboard's /api/version and remembers what it last answered."""
+
+    def __init__(self, dashboard: str, headers: dict[str, str]) -> None:
+        self.url = f"{dashboard}/api/version"
+        self.headers = headers
+        self.last = "nothing yet"
+
+    def __call__(self) -> bool:
+        try:
+            resp = httpx.get(self.url, headers=self.headers, timeout=2)
+        except httpx.HTTPError as exc:
+            self.last = f"{type(exc).__name__}: {exc}"
+            return False
+        self.last = f"HTTP {resp.status_code}: {resp.text[:300]!r}"
+        return resp.status_code == 200
+
+
 @contextmanager
-def local_ray(
-    gcs_port: int = 6390, dashboard_port: int = 8265, serve_port: int = 8000, num_cpus: int = 4
-) -> Iterator[RayCluster]:
+def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
     reuse = os.environ.get("MLTA_TEST_RAY_DASHBOARD")
     if reuse:
         yield RayCluster(
-            address=os.environ.get("MLTA_TEST_RAY_ADDRESS", f"127.0.0.1:{gcs_port}"),
+            address=os.environ.get("MLTA_TEST_RAY_ADDRESS", "127.0.0.1:6379"),
             dashboard_url=reuse,
-            serve_url=os.environ.get("MLTA_TEST_RAY_SERVE", f"http://127.0.0.1:{serve_port}"),
+            serve_url=os.environ.get("MLTA_TEST_RAY_SERVE", "http://127.0.0.1:8000"),
+            token_file=os.environ.get("MLTA_TEST_RAY_TOKEN_FILE") or None,
         )
         return
-    dashboard = f"http://127.0.0.1:{dashboard_port}"
-    if _answers(dashboard):
-        # A head is already up on these ports (a developer's or the demo's): share it, leave it.
-        yield RayCluster(address=f"127.0.0.1:{gcs_port}", dashboard_url=dashboard,
-                         serve_url=f"http://127.0.0.1:{serve_port}")
-        return
+    gcs, dash, serve, client, agent = (free_port() for _ in range(5))
+    dashboard = f"http://127.0.0.1:{dash}"
     temp_dir = tempfile.mkdtemp(prefix="mlta-ray-", dir="/tmp")
+    token_file = Path(temp_dir) / "auth_token"
+    token_file.write_text(secrets.token_hex(32))
+    token_file.chmod(0o600)
+    # The head and every client in this process (ray.init in integration tests) use it.
+    auth_env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file)}
+    saved = {key: os.environ.get(key) for key in auth_env}
+    os.environ.update(auth_env)
+    _refresh_ray_auth()
     # Job entrypoints run `python -m mlta.jobs.run`: make `python` the venv's interpreter.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path)
     cmd = [
         _ray_bin(), "start", "--head", "--node-ip-address=127.0.0.1",
-        f"--port={gcs_port}", f"--dashboard-port={dashboard_port}", "--dashboard-host=127.0.0.1",
+        f"--port={gcs}", f"--dashboard-port={dash}", "--dashboard-host=127.0.0.1",
+        f"--ray-client-server-port={client}", f"--dashboard-agent-listen-port={agent}",
         f"--num-cpus={num_cpus}", f"--temp-dir={temp_dir}", "--disable-usage-stats",
         "--include-dashboard=true",
     ]
-    subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=180)
+    # --block keeps `ray start` in the foreground as the parent of every Ray process it
+    # starts; in a session of its own, they can all be stopped as one process group without
+    # `ray stop`, which would also kill any other Ray head on this machine (the demo's).
+    out_path = Path(temp_dir) / "ray-start.out"
+    with out_path.open("w") as out:
+        head = subprocess.Popen(cmd + ["--block"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
     try:
-        wait_for(lambda: httpx.get(f"{dashboard}/api/version", timeout=2).status_code == 200,
-                 timeout=120, what="the Ray dashboard")
-        yield RayCluster(address=f"127.0.0.1:{gcs_port}", dashboard_url=dashboard,
-                         serve_url=f"http://127.0.0.1:{serve_port}")
+        cluster = RayCluster(address=f"127.0.0.1:{gcs}", dashboard_url=dashboard,
+                             serve_url=f"http://127.0.0.1:{serve}", token_file=str(token_file))
+        probe = _Probe(dashboard, cluster.headers)
+        deadline = time.monotonic() + timeout
+        while not probe():
+            if head.poll() is not None:
+                output = out_path.read_text(errors="replace")
+                raise RuntimeError(f"`ray start --head` exited {head.returncode}:\n"
+                                   f"{output[-4000:]}\n{_log_tails(temp_dir)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the Ray dashboard at {dashboard} did not answer /api/version with 200 "
+                    f"within {timeout}s; it last answered {probe.last}\n{_log_tails(temp_dir)}")
+            time.sleep(0.25)
+        yield cluster
     finally:
-        subprocess.run([_ray_bin(), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_group(head)
         shutil.rmtree(temp_dir, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _refresh_ray_auth()
+
+
+def _refresh_ray_auth() -> None:
+    """Make an already imported Ray re-read RAY_AUTH_MODE and the token.
+
+    Ray caches both in its C++ core on first import (an earlier test may have imported it
+    with authentication off); this is what Ray itself does when it enables token auth.
+    """
+    if "ray._raylet" not in sys.modules:
+        return
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def _stop_group(head: subprocess.Popen[str], grace: float = 30) -> None:
+    """SIGTERM the head's process group (Ray shuts down), SIGKILL what is left after grace."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(head.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(head.pid):
+            head.poll()
+            time.sleep(0.1)
+        if not _group_alive(head.pid):
+            break
+    head.wait(timeout=10)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -47,6 +47,32 @@ class RaySettings(_Section):
     dashboard_url: str = "http://127.0.0.1:8265"
     serve_url: str = "http://127.0.0.1:8000"
     request_timeout_seconds: float = Field(default=30, gt=0)
+    # Ray >= 2.52 turns token authentication on for a new cluster whenever a token exists
+    # (~/.ray/auth_token, RAY_AUTH_TOKEN): the dashboard then answers 401 without it.
+    auth_token: SecretStr | None = Field(
+        default=None, description="Ray auth token sent as 'Authorization: Bearer'")
+    auth_token_file: str | None = Field(
+        default=None, description="file holding the Ray auth token (a mounted Secret)")
+
+    @field_validator("auth_token_file")
+    @classmethod
+    def _expand_token_path(cls, value: str | None) -> str | None:
+        return os.path.expanduser(value) if value else value
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header for the dashboard, or none when no token is set.
+
+        The file is read on every call so a rotated Secret takes effect without a restart.
+        """
+        token = self.auth_token.get_secret_value() if self.auth_token else None
+        if token is None and self.auth_token_file:
+            try:
+                token = Path(self.auth_token_file).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"ray.auth_token_file {self.auth_token_file!r} unreadable: {exc}",
+                                  hint="mount the Ray auth token Secret there or unset "
+                                       "MLTA_RAY__AUTH_TOKEN_FILE") from exc
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 class Backend(str, Enum):

@@ -33,11 +33,20 @@ class RayBackend:
 
     # -- HTTP -------------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.settings.ray.auth_headers(), **kwargs.pop("headers", {})}
         try:
-            return self.client.request(method, self.url + path, **kwargs)
+            resp = self.client.request(method, self.url + path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise BackendError(f"Ray dashboard at {self.url} unreachable: {exc}",
                                hint="is the Ray head running? check settings ray.dashboard_url") from exc
+        if resp.status_code in (401, 403):
+            sent = "a token that it rejected" if headers.get("Authorization") else "no token"
+            raise BackendError(
+                f"Ray dashboard at {self.url} refused {method} {path} "
+                f"(HTTP {resp.status_code}, sent {sent}): token authentication is on",
+                hint="set MLTA_RAY__AUTH_TOKEN or MLTA_RAY__AUTH_TOKEN_FILE to the cluster's "
+                     "token (`ray get-auth-token` on the head)")
+        return resp
 
     @staticmethod
     def _fail(resp: httpx.Response, what: str) -> BackendError:

@@ -59,6 +59,29 @@ def wait_all_ready(cp: ControlPlane, expected: int, timeout: float) -> list[dict
                        hint=f"see {cp.state_dir / 'operator.log'} and the Ray dashboard")
 
 
+def wait_serving(endpoint: str, timeout: float) -> None:
+    """Poll the app's /healthz until Serve answers.
+
+    Ready in a status can predate this Ray head (a control plane kept from an earlier run
+    and a fresh Ray): the operator notices the missing app on its next poll and re-applies
+    it, and the demo waits for the answer rather than trusting the status alone.
+    """
+    health = endpoint.rsplit("/", 1)[0] + "/healthz"
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        try:
+            resp = httpx.get(health, timeout=5)
+            if resp.status_code == 200:
+                return
+            last = f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        time.sleep(0.5)
+    raise BackendError(f"{health} did not answer within {timeout:.0f}s ({last})",
+                       hint="see the operator log and the Ray dashboard's Serve page")
+
+
 def feature_rows(dataset_uri: str, columns: list[str], count: int) -> list[dict[str, float]]:
     from ..data.lake import read_dataset
 
@@ -102,6 +125,7 @@ def run_demo(cp: ControlPlane, requests: int = 500, timeout: float = 1500) -> in
     deployment = next(o for o in items if o["kind"] == "ModelDeployment")
     pipeline = next(o for o in items if o["kind"] == "DataPipeline")
     endpoint = deployment["status"]["endpoint"]
+    wait_serving(endpoint, timeout=300)
     from ..registry import read_metadata
 
     model_uri = deployment["status"]["variants"][0]["modelUri"]

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import rayhead
 from .controlplane import CACHE, ControlPlane, log
 
 
@@ -37,6 +38,8 @@ def start(cp: ControlPlane, extra_env: dict[str, str] | None = None) -> Path:
         return log_file
     env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig), PYTHONUNBUFFERED="1")
     env.setdefault("MLTA_ENV", "development")
+    # The local Ray head's token, unless the caller points the operator elsewhere.
+    env.setdefault("MLTA_RAY__AUTH_TOKEN_FILE", str(rayhead.token_file()))
     env.update(extra_env or {})
     with open(log_file, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,
