@@ -174,6 +174,21 @@ def test_credentials_secret_and_extra_env_are_passed() -> None:
 
 
 @needs_helm
+def test_ray_auth_token_secret_is_mounted_and_named_to_the_operator() -> None:
+    plain = _by_kind(_render())["Deployment"]["spec"]["template"]["spec"]
+    assert not any(v["name"] == "ray-auth-token" for v in plain["volumes"])
+    pod = _by_kind(_render("--set", "ray.authTokenSecret=ray-head-token"))[
+        "Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MLTA_RAY__AUTH_TOKEN_FILE"] == "/var/run/secrets/mlta/ray/auth_token"
+    assert {"name": "ray-auth-token", "mountPath": "/var/run/secrets/mlta/ray",
+            "readOnly": True} in container["volumeMounts"]
+    assert {"name": "ray-auth-token",
+            "secret": {"secretName": "ray-head-token", "defaultMode": 0o400}} in pod["volumes"]
+
+
+@needs_helm
 @pytest.mark.parametrize(("flag", "message"), [
     ("backend=spark", "backend must be ray or kuberay"),
     ("env=staging", "env (MLTA_ENV) must be"),
