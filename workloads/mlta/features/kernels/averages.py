@@ -35,9 +35,8 @@ def t3(x: np.ndarray, w: int, vfactor: float) -> np.ndarray:
 def ma(x: np.ndarray, w: int, matype: int) -> np.ndarray:
     """TA-Lib ``MA(x, w, matype)`` on the finite tail of x (leading NaNs stay NaN)."""
     s = first_valid(x)
-    out = nan_like(x)
     if s >= x.size:
-        return out
+        return nan_like(x)
     tail = x[s:]
     if w == 1:
         res = tail.copy()
@@ -57,6 +56,9 @@ def ma(x: np.ndarray, w: int, matype: int) -> np.ndarray:
         res = kama(tail, w)
     else:
         res = t3(tail, w, 0.7)
+    if s == 0:
+        return res  # already a fresh full-length array: no second one and no copy
+    out = nan_like(x)
     out[s:] = res
     return out
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import ema, ema_seeded, empty, mask_before, nan_like, rolling_sum, true_range_at
+from ._common import ema, empty, mask_before, nan_like, rolling_sum, true_range_at
 from .averages import ma, ma_from, ma_lookback
-from .momentum import _directional, _fast_k, adx, roc, rsi
+from .momentum import _directional, _fast_k, adx, macd_fused, roc, rsi
 from .overlap import sma, wma
 
 # RSI range (in RSI points) below which a stochastic-RSI window counts as flat.
@@ -121,13 +121,7 @@ def macdext(
 @njit(cache=True)
 def macdfix(x: np.ndarray, signal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MACD 12/26 with TA-Lib's fixed factors 0.15 and 0.075 (not 2/13 and 2/27)."""
-    seed = 25
-    slow_ema = ema_seeded(x, 26, 0.075, seed)
-    fast_ema = ema_seeded(x, 12, 0.15, seed)
-    line = fast_ema - slow_ema
-    sig = ema(line, signal)
-    start = seed + signal - 1
-    return mask_before(line, start), sig, mask_before(line - sig, start)
+    return macd_fused(x, 12, 26, signal, 0.15, 0.075)
 
 
 @njit(cache=True)
@@ -283,14 +277,23 @@ def er(x: np.ndarray, w: int) -> np.ndarray:
     out = nan_like(x)
     if n <= w:
         return out
-    d = empty(n - 1)  # |one-bar change|, filled in place rather than via two temporaries
-    for j in range(n - 1):
-        d[j] = abs(x[j + 1] - x[j])
-    path = rolling_sum(d, w)
-    for t in range(w, n):
-        p = path[t - 1]
-        out[t] = abs(x[t] - x[t - w]) / p if p != 0.0 else 1.0
+    # The path length is ``rolling_sum`` of d[j] = |x[j+1] - x[j]| on its exact schedule
+    # (re-summed oldest first at d-rows w-1, 2w-1, ..., running in between), with each d
+    # recomputed where it is needed instead of stored: no temporaries, the same bits.
+    for block in range(w - 1, n - 1, w):
+        acc = 0.0
+        for j in range(block - w + 1, block + 1):
+            acc += abs(x[j + 1] - x[j])
+        out[block + 1] = _er_value(x, block + 1, w, acc)
+        for u in range(block + 1, min(block + w, n - 1)):
+            acc += abs(x[u + 1] - x[u]) - abs(x[u - w + 1] - x[u - w])
+            out[u + 1] = _er_value(x, u + 1, w, acc)
     return out
+
+
+@njit(cache=True, inline="always")
+def _er_value(x: np.ndarray, t: int, w: int, path: float) -> float:
+    return abs(x[t] - x[t - w]) / path if path != 0.0 else 1.0
 
 
 @njit(cache=True)

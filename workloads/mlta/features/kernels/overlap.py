@@ -91,6 +91,7 @@ def ema_cascade(x: np.ndarray, w: int, mode: int, vfactor: float) -> np.ndarray:
     c3 = -6.0 * a2 - 3.0 * (a + a3)
     c4 = 1.0 + 3.0 * a + a3 + 3.0 * a2
     last_prev = np.nan  # TRIX: the last level at the bar before
+    first_ready = n
     for t in range(first_valid(x), n):
         val = x[t]
         ready = True
@@ -117,7 +118,56 @@ def ema_cascade(x: np.ndarray, w: int, mode: int, vfactor: float) -> np.ndarray:
             if not np.isnan(last_prev):
                 out[t] = ((level[2] / last_prev) - 1.0) * 100.0 if last_prev != 0.0 else 0.0
             last_prev = level[2]
+        first_ready = t
+        break
+    # Every level is seeded from here on: the same steps on scalars, without the per-level
+    # bookkeeping (a level round-tripping through memory lengthened the bar-to-bar chain).
+    if mode == DEMA:
+        _dema_steady(x, out, first_ready + 1, k, level[0], level[1])
+    elif mode == TEMA:
+        _tema_steady(x, out, first_ready + 1, k, level[0], level[1], level[2], False, 0.0)
+    elif mode == TRIX:
+        _tema_steady(x, out, first_ready + 1, k, level[0], level[1], level[2], True, last_prev)
+    else:
+        _t3_steady(x, out, first_ready + 1, k, level, c1, c2, c3, c4)
     return out
+
+
+@njit(cache=True)
+def _dema_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, e0: float,
+                 e1: float) -> None:
+    for t in range(start, x.size):
+        e0 = (x[t] - e0) * k + e0
+        e1 = (e0 - e1) * k + e1
+        out[t] = 2.0 * e0 - e1
+
+
+@njit(cache=True)
+def _tema_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, e0: float, e1: float,
+                 e2: float, trix: bool, last_prev: float) -> None:
+    for t in range(start, x.size):
+        e0 = (x[t] - e0) * k + e0
+        e1 = (e0 - e1) * k + e1
+        e2 = (e1 - e2) * k + e2
+        if trix:
+            out[t] = ((e2 / last_prev) - 1.0) * 100.0 if last_prev != 0.0 else 0.0
+            last_prev = e2
+        else:
+            out[t] = 3.0 * e0 - 3.0 * e1 + e2
+
+
+@njit(cache=True)
+def _t3_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, level: np.ndarray,
+               c1: float, c2: float, c3: float, c4: float) -> None:
+    e0, e1, e2, e3, e4, e5 = level[0], level[1], level[2], level[3], level[4], level[5]
+    for t in range(start, x.size):
+        e0 = (x[t] - e0) * k + e0
+        e1 = (e0 - e1) * k + e1
+        e2 = (e1 - e2) * k + e2
+        e3 = (e2 - e3) * k + e3
+        e4 = (e3 - e4) * k + e4
+        e5 = (e4 - e5) * k + e5
+        out[t] = c1 * e5 + c2 * e4 + c3 * e3 + c4 * e2
 
 
 @njit(cache=True)

@@ -91,13 +91,50 @@ def pvt(close: A, volume: A) -> A:
 def massi(high: A, low: A, fast: int, slow: int) -> A:
     """Mass index: sum over ``slow`` bars of EMA(range) / EMA(EMA(range)), both over
     ``fast`` bars."""
-    single = ema(high - low, fast)
-    double = ema(single, fast)
-    ratio = nan_like(high)
-    for t in range(high.size):
-        if not np.isnan(double[t]):
-            ratio[t] = single[t] / double[t] if double[t] != 0.0 else 1.0
-    return rolling_sum(ratio, slow)
+    # One pass, bit-identical to ``rolling_sum(ratio, slow)`` over ``ratio = single / double``
+    # with ``single = ema(high - low, fast)`` and ``double = ema(single, fast)``: the same
+    # seeds (means summed oldest first), the same EMA steps, and the rolling sum's schedule
+    # (re-summed oldest first every ``slow`` ratios, running in between) over a ring of the
+    # last ``slow`` ratios instead of four million-row temporaries.
+    n = high.size
+    out = nan_like(high)
+    first = 2 * fast - 2  # the first bar with a ratio
+    if first + slow - 1 >= n:
+        return out
+    k = 2.0 / (fast + 1.0)
+    acc = 0.0
+    for j in range(fast):
+        acc += high[j] - low[j]
+    single = acc / fast
+    acc = 0.0
+    acc += single
+    for t in range(fast, first + 1):
+        single = ((high[t] - low[t]) - single) * k + single
+        acc += single
+    double = acc / fast
+    ring = np.empty(slow)
+    slot = 0
+    total = 0.0
+    for t in range(first, n):
+        if t > first:
+            single = ((high[t] - low[t]) - single) * k + single
+            double = (single - double) * k + double
+        ratio = single / double if double != 0.0 else 1.0
+        i = t - first
+        old = ring[slot]
+        ring[slot] = ratio
+        slot += 1
+        if slot == slow:
+            slot = 0
+        if (i + 1) % slow == 0:
+            total = 0.0
+            for j in range(slow):  # oldest first: the ring from the next slot round
+                total += ring[(slot + j) % slow]
+            out[t] = total
+        elif i >= slow:
+            total += ratio - old
+            out[t] = total
+    return out
 
 
 @njit(cache=True)
