@@ -120,12 +120,12 @@ def macd_fused(
     acc_sig = 0.0
     for t in range(seed, start):
         if t > seed:
-            slow_e = (x[t] - slow_e) * k_slow + slow_e
-            fast_e = (x[t] - fast_e) * k_fast + fast_e
+            slow_e = slow_e * (1.0 - k_slow) + x[t] * k_slow
+            fast_e = fast_e * (1.0 - k_fast) + x[t] * k_fast
         acc_sig += fast_e - slow_e
     if start > seed:
-        slow_e = (x[start] - slow_e) * k_slow + slow_e
-        fast_e = (x[start] - fast_e) * k_fast + fast_e
+        slow_e = slow_e * (1.0 - k_slow) + x[start] * k_slow
+        fast_e = fast_e * (1.0 - k_fast) + x[start] * k_fast
     line = fast_e - slow_e
     acc_sig += line
     sig = acc_sig / signal
@@ -133,10 +133,10 @@ def macd_fused(
     sig_out[start] = sig
     hist_out[start] = line - sig
     for t in range(start + 1, n):
-        slow_e = (x[t] - slow_e) * k_slow + slow_e
-        fast_e = (x[t] - fast_e) * k_fast + fast_e
+        slow_e = slow_e * (1.0 - k_slow) + x[t] * k_slow
+        fast_e = fast_e * (1.0 - k_fast) + x[t] * k_fast
         line = fast_e - slow_e
-        sig = (line - sig) * k_sig + sig
+        sig = sig * (1.0 - k_sig) + line * k_sig
         line_out[t] = line
         sig_out[t] = sig
         hist_out[t] = line - sig

@@ -341,7 +341,7 @@ def tsi(x: np.ndarray, first: int, second: int) -> np.ndarray:
 
     One pass, no arrays but the output: the four EMAs (two chains of two) run as scalars with
     exactly ``ema``'s operations (seed = sum of the first w inputs, oldest first, / w; then
-    ``(v - prev) * k + prev``), so the result is bit-identical to composing ``ema``.
+    ``prev * (1 - k) + v * k``), so the result is bit-identical to composing ``ema``.
     """
     n = x.size
     out = nan_like(x)
@@ -365,8 +365,8 @@ def tsi(x: np.ndarray, first: int, second: int) -> np.ndarray:
             e1n = acc1n / first
             e1d = acc1d / first
         else:
-            e1n = (d - e1n) * k1 + e1n
-            e1d = (ad - e1d) * k1 + e1d
+            e1n = e1n * (1.0 - k1) + d * k1
+            e1d = e1d * (1.0 - k1) + ad * k1
         if c2 < second:
             acc2n += e1n
             acc2d += e1d
@@ -376,8 +376,8 @@ def tsi(x: np.ndarray, first: int, second: int) -> np.ndarray:
             e2n = acc2n / second
             e2d = acc2d / second
         else:
-            e2n = (e1n - e2n) * k2 + e2n
-            e2d = (e1d - e2d) * k2 + e2d
+            e2n = e2n * (1.0 - k2) + e1n * k2
+            e2d = e2d * (1.0 - k2) + e1d * k2
         out[t] = 100.0 * (e2n / e2d) if e2d != 0.0 else 0.0
     return out
 
@@ -387,23 +387,31 @@ def vortex(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vortex +VI and -VI: sums of |high - prior low| and |low - prior high| over true range."""
+    # The three sums over bars t-w+1..t (each bar from 1 on) on ``rolling_sum``'s schedule
+    # (re-summed oldest first at bars w, 2w, ..., running in between), side by side in one
+    # pass with each bar's terms recomputed where needed: the former kernel's bits without
+    # its six arrays.
     n = close.size
-    vp = nan_like(close)
-    vm = nan_like(close)
-    tr = nan_like(close)
-    for t in range(1, n):
-        vp[t] = abs(high[t] - low[t - 1])
-        vm[t] = abs(low[t] - high[t - 1])
-        tr[t] = true_range_at(high[t], low[t], close[t - 1])
-    sp = rolling_sum(vp, w)
-    sm = rolling_sum(vm, w)
-    st = rolling_sum(tr, w)
     plus = nan_like(close)
     minus = nan_like(close)
-    for t in range(n):
-        if not np.isnan(st[t]):
-            plus[t] = sp[t] / st[t] if st[t] != 0.0 else 0.0
-            minus[t] = sm[t] / st[t] if st[t] != 0.0 else 0.0
+    for block in range(w, n, w):
+        sp = 0.0
+        sm = 0.0
+        st = 0.0
+        for j in range(block - w + 1, block + 1):
+            sp += abs(high[j] - low[j - 1])
+            sm += abs(low[j] - high[j - 1])
+            st += true_range_at(high[j], low[j], close[j - 1])
+        plus[block] = sp / st if st != 0.0 else 0.0
+        minus[block] = sm / st if st != 0.0 else 0.0
+        for t in range(block + 1, min(block + w, n)):
+            o = t - w
+            sp += abs(high[t] - low[t - 1]) - abs(high[o] - low[o - 1])
+            sm += abs(low[t] - high[t - 1]) - abs(low[o] - high[o - 1])
+            st += (true_range_at(high[t], low[t], close[t - 1])
+                   - true_range_at(high[o], low[o], close[o - 1]))
+            plus[t] = sp / st if st != 0.0 else 0.0
+            minus[t] = sm / st if st != 0.0 else 0.0
     return plus, minus
 
 

@@ -73,7 +73,7 @@ def ema_cascade(x: np.ndarray, w: int, mode: int, vfactor: float) -> np.ndarray:
     One pass with one output array: composing ``ema(ema(...))`` cost a pass and a fresh
     million-row array per level, more than the arithmetic. Each level does exactly the
     operations ``ema`` does, in the same order (seed sum oldest first, then
-    ``(x - prev) * k + prev``), and the combinations are the former array expressions, so the
+    ``prev * (1 - k) + x * k``), and the combinations are the former array expressions, so the
     values are bit-identical to the composed form (and to the streaming chain of EMAs).
     """
     n = x.size
@@ -104,7 +104,7 @@ def ema_cascade(x: np.ndarray, w: int, mode: int, vfactor: float) -> np.ndarray:
                     break
                 level[lv] = acc[lv] / w
             else:
-                level[lv] = (val - level[lv]) * k + level[lv]
+                level[lv] = level[lv] * (1.0 - k) + val * k
             val = level[lv]
         if not ready:
             continue
@@ -137,8 +137,8 @@ def ema_cascade(x: np.ndarray, w: int, mode: int, vfactor: float) -> np.ndarray:
 def _dema_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, e0: float,
                  e1: float) -> None:
     for t in range(start, x.size):
-        e0 = (x[t] - e0) * k + e0
-        e1 = (e0 - e1) * k + e1
+        e0 = e0 * (1.0 - k) + x[t] * k
+        e1 = e1 * (1.0 - k) + e0 * k
         out[t] = 2.0 * e0 - e1
 
 
@@ -146,9 +146,9 @@ def _dema_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, e0: float
 def _tema_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, e0: float, e1: float,
                  e2: float, trix: bool, last_prev: float) -> None:
     for t in range(start, x.size):
-        e0 = (x[t] - e0) * k + e0
-        e1 = (e0 - e1) * k + e1
-        e2 = (e1 - e2) * k + e2
+        e0 = e0 * (1.0 - k) + x[t] * k
+        e1 = e1 * (1.0 - k) + e0 * k
+        e2 = e2 * (1.0 - k) + e1 * k
         if trix:
             out[t] = ((e2 / last_prev) - 1.0) * 100.0 if last_prev != 0.0 else 0.0
             last_prev = e2
@@ -161,12 +161,12 @@ def _t3_steady(x: np.ndarray, out: np.ndarray, start: int, k: float, level: np.n
                c1: float, c2: float, c3: float, c4: float) -> None:
     e0, e1, e2, e3, e4, e5 = level[0], level[1], level[2], level[3], level[4], level[5]
     for t in range(start, x.size):
-        e0 = (x[t] - e0) * k + e0
-        e1 = (e0 - e1) * k + e1
-        e2 = (e1 - e2) * k + e2
-        e3 = (e2 - e3) * k + e3
-        e4 = (e3 - e4) * k + e4
-        e5 = (e4 - e5) * k + e5
+        e0 = e0 * (1.0 - k) + x[t] * k
+        e1 = e1 * (1.0 - k) + e0 * k
+        e2 = e2 * (1.0 - k) + e1 * k
+        e3 = e3 * (1.0 - k) + e2 * k
+        e4 = e4 * (1.0 - k) + e3 * k
+        e5 = e5 * (1.0 - k) + e4 * k
         out[t] = c1 * e5 + c2 * e4 + c3 * e3 + c4 * e2
 
 

@@ -86,24 +86,58 @@ def mfi(
     out = nan_like(close)
     if n <= w:
         return out
-    tp = (high + low + close) / 3.0
-    pos = np.zeros(n)
-    neg = np.zeros(n)
+    # The positive and negative flow sums over bars t-w+1..t on ``rolling_sum``'s schedule
+    # for the flows from bar 1 on (re-summed oldest first at bars w, 2w, ..., running in
+    # between), side by side in one pass over a ring of the last w flows instead of five
+    # million-row arrays, with the split done by selects (the direction of a typical price
+    # is a coin flip, and a mispredicted branch a bar cost more than the arithmetic). The
+    # former kernel's bits.
+    ring_p = np.empty(w)
+    ring_m = np.empty(w)
+    slot = 0
+    to_block = w  # bars until the next exact re-summation (at bars w, 2w, ...)
+    sp = 0.0
+    sm = 0.0
+    prev = (high[0] + low[0] + close[0]) / 3.0
     for t in range(1, n):
-        flow = tp[t] * volume[t]
-        change = tp[t] - tp[t - 1]
-        if abs(change) <= TP_TIE * abs(tp[t - 1]):
-            continue
-        if change > 0.0:
-            pos[t] = flow
-        else:
-            neg[t] = flow
-    sp = rolling_sum(pos[1:], w)
-    sn = rolling_sum(neg[1:], w)
-    for t in range(w, n):
-        total = sp[t - 1] + sn[t - 1]
-        out[t] = 100.0 * (sp[t - 1] / total) if total != 0.0 else 0.0
+        tp = (high[t] + low[t] + close[t]) / 3.0
+        flow = tp * volume[t]
+        change = tp - prev
+        moved = abs(change) > TP_TIE * abs(prev)
+        rising = change > 0.0
+        p = flow if (moved and rising) else 0.0
+        m = flow if (moved and not rising) else 0.0
+        prev = tp
+        p_old = ring_p[slot]
+        m_old = ring_m[slot]
+        ring_p[slot] = p
+        ring_m[slot] = m
+        slot += 1
+        if slot == w:
+            slot = 0
+        to_block -= 1
+        if to_block == 0:
+            to_block = w
+            sp = 0.0
+            sm = 0.0
+            for j in range(slot, w):  # oldest first: the slot about to be overwritten
+                sp += ring_p[j]
+                sm += ring_m[j]
+            for j in range(slot):
+                sp += ring_p[j]
+                sm += ring_m[j]
+            out[t] = _mfi_value(sp, sm)
+        elif t > w:
+            sp += p - p_old
+            sm += m - m_old
+            out[t] = _mfi_value(sp, sm)
     return out
+
+
+@njit(cache=True, inline="always")
+def _mfi_value(sp: float, sn: float) -> float:
+    total = sp + sn
+    return 100.0 * (sp / total) if total != 0.0 else 0.0
 
 
 @njit(cache=True)

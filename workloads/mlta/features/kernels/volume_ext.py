@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import ema, mask_before, nan_like, rolling_sum
+from ._common import ema, mask_before, nan_like
 
 A = np.ndarray
 
@@ -19,17 +19,42 @@ A = np.ndarray
 def cmf(high: A, low: A, close: A, volume: A, w: int) -> A:
     """Chaikin money flow: sum of money-flow volume / sum of volume over w bars (0 when the
     window traded nothing); the multiplier is the one AD uses."""
+    # Both sums on ``rolling_sum``'s schedule (re-summed oldest first at rows w-1, 2w-1, ...,
+    # running in between), side by side in one pass over a ring of the last w flows: the
+    # former kernel's bits without its four million-row arrays.
     n = close.size
-    flow = np.zeros(n)
+    out = nan_like(close)
+    if n < w:
+        return out
+    ring = np.empty(w)
+    slot = 0
+    to_block = w
+    num = 0.0
+    den = 0.0
     for t in range(n):
         rng = high[t] - low[t]
-        if rng > 0.0:
-            flow[t] = (close[t] - low[t] - (high[t] - close[t])) / rng * volume[t]
-    num = rolling_sum(flow, w)
-    den = rolling_sum(volume, w)
-    out = nan_like(close)
-    for t in range(w - 1, n):
-        out[t] = num[t] / den[t] if den[t] > 0.0 else 0.0
+        flow = (close[t] - low[t] - (high[t] - close[t])) / rng * volume[t] if rng > 0.0 else 0.0
+        old = ring[slot]
+        ring[slot] = flow
+        slot += 1
+        if slot == w:
+            slot = 0
+        to_block -= 1
+        if to_block == 0:
+            to_block = w
+            num = 0.0
+            den = 0.0
+            for j in range(slot, w):
+                num += ring[j]
+            for j in range(slot):
+                num += ring[j]
+            for j in range(t - w + 1, t + 1):
+                den += volume[j]
+            out[t] = num / den if den > 0.0 else 0.0
+        elif t >= w:
+            num += flow - old
+            den += volume[t] - volume[t - w]
+            out[t] = num / den if den > 0.0 else 0.0
     return out
 
 
@@ -109,7 +134,7 @@ def massi(high: A, low: A, fast: int, slow: int) -> A:
     acc = 0.0
     acc += single
     for t in range(fast, first + 1):
-        single = ((high[t] - low[t]) - single) * k + single
+        single = single * (1.0 - k) + (high[t] - low[t]) * k
         acc += single
     double = acc / fast
     ring = np.empty(slow)
@@ -117,8 +142,8 @@ def massi(high: A, low: A, fast: int, slow: int) -> A:
     total = 0.0
     for t in range(first, n):
         if t > first:
-            single = ((high[t] - low[t]) - single) * k + single
-            double = (single - double) * k + double
+            single = single * (1.0 - k) + (high[t] - low[t]) * k
+            double = double * (1.0 - k) + single * k
         ratio = single / double if double != 0.0 else 1.0
         i = t - first
         old = ring[slot]

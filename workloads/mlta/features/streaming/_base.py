@@ -166,7 +166,7 @@ class EmaSeeded:
         if row > self.seed_end:
             if self.seed_end - self.w + 1 < 0:
                 return NAN
-            self.prev = (x - self.prev) * self.k + self.prev
+            self.prev = self.prev * (1.0 - self.k) + x * self.k
             return self.prev
         self.buf.append(x)
         if row < self.seed_end or self.seed_end - self.w + 1 < 0:
@@ -195,7 +195,7 @@ class Ema:
     def update(self, x: float) -> float:
         count = self.count
         if count >= self.w:
-            self.prev = (x - self.prev) * self.k + self.prev
+            self.prev = self.prev * (1.0 - self.k) + x * self.k
             return self.prev
         if count == 0 and x != x:
             return NAN
