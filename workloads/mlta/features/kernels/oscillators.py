@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import ema, empty, mask_before, nan_like, rolling_sum, true_range_at
+from ._common import ema, empty, first_valid, mask_before, nan_like, rolling_sum, true_range_at
 from .averages import ma, ma_from, ma_lookback
 from .momentum import _directional, _fast_k, adx, macd_fused, roc, rsi
-from .overlap import sma, wma
+from .overlap import sma, sma_diff, wma
 
 # RSI range (in RSI points) below which a stochastic-RSI window counts as flat.
 RSI_FLAT = 1e-9
@@ -66,6 +66,8 @@ def adxr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.nda
 def _po(x: np.ndarray, fast: int, slow: int, matype: int, percent: bool) -> np.ndarray:
     # unlike MACDEXT, TA-Lib's APO / PPO run each average over the whole series
     start = max(ma_lookback(slow, matype), ma_lookback(fast, matype))
+    if matype == 0 and fast > 1 and slow > 1 and first_valid(x) == 0:
+        return sma_diff(x, fast, slow, start, percent)  # the default: both SMAs in one pass
     f = ma(x, fast, matype)
     s = ma(x, slow, matype)
     out = nan_like(x)
@@ -245,6 +247,8 @@ def ao(high: np.ndarray, low: np.ndarray, fast: int, slow: int) -> np.ndarray:
     mid = empty(high.size)
     for t in range(high.size):
         mid[t] = (high[t] + low[t]) / 2.0
+    if first_valid(mid) == 0 and fast <= slow:
+        return sma_diff(mid, fast, slow, slow - 1, False)  # both SMAs in one pass
     out = sma(mid, fast)
     slow_ma = sma(mid, slow)
     for t in range(out.size):  # in place: the difference needs no array of its own

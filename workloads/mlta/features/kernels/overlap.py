@@ -24,6 +24,48 @@ def sma(x: np.ndarray, w: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def sma_diff(x: np.ndarray, fast: int, slow: int, start: int, percent: bool) -> np.ndarray:
+    """``sma(x, fast) - sma(x, slow)`` from ``start`` on (``percent``: 100 (f - s) / s, 0
+    where s is 0), in one pass with one output array.
+
+    Each average runs on ``rolling_sum``'s own schedule (re-summed oldest first at rows
+    w-1, 2w-1, ..., running in between, divided by w), kept by a countdown per window, so
+    the values are those of the two ``sma`` arrays bit for bit. Needs x finite from row 0.
+    """
+    n = x.size
+    out = nan_like(x)
+    acc_f = 0.0
+    acc_s = 0.0
+    left_f = fast
+    left_s = slow
+    for t in range(n):
+        left_f -= 1
+        if left_f == 0:
+            left_f = fast
+            acc_f = 0.0
+            for j in range(t - fast + 1, t + 1):
+                acc_f += x[j]
+        elif t >= fast:
+            acc_f += x[t] - x[t - fast]
+        left_s -= 1
+        if left_s == 0:
+            left_s = slow
+            acc_s = 0.0
+            for j in range(t - slow + 1, t + 1):
+                acc_s += x[j]
+        elif t >= slow:
+            acc_s += x[t] - x[t - slow]
+        if t >= start:
+            f = acc_f / fast
+            s = acc_s / slow
+            if percent:
+                out[t] = ((f - s) / s) * 100.0 if s != 0.0 else 0.0
+            else:
+                out[t] = f - s
+    return out
+
+
+@njit(cache=True)
 def wma(x: np.ndarray, w: int) -> np.ndarray:
     """Linearly weighted MA (weights 1..w, newest heaviest), running sums re-summed every w."""
     n = x.size
