@@ -34,12 +34,17 @@ from ._candles import (
 from ._common import nan_like
 
 A = np.ndarray
+# Loop indices are unsigned: numba then skips its negative-index wraparound test on every
+# array read (two dozen a bar in a pattern kernel), which cost more than the pattern logic.
+# Every read is at or after index 0 by the loops' lookbacks, as before.
+U = np.uint64
+B1, B2, B3, B4 = U(1), U(2), U(3), U(4)  # bars back, as unsigned offsets
 
 
 @njit(cache=True)
 def _out(c: A, start: int) -> A:
     out = nan_like(c)
-    for i in range(start, c.size):
+    for i in range(U(start), U(c.size)):
         out[i] = 0.0
     return out
 
@@ -49,8 +54,8 @@ def cdl_doji(o: A, h: A, lo: A, c: A) -> A:
     s = 10
     out = _out(c, s)
     doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
-    doji_old = BODY_DOJI[1] + 0
-    for i in range(s, c.size):
+    doji_old = U(BODY_DOJI[1] + 0)
+    for i in range(U(s), U(c.size)):
         doji_i, doji_t = average_step(
             BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
             o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
@@ -65,14 +70,14 @@ def _doji_shadows(o: A, h: A, lo: A, c: A, kind: int) -> A:
     s = 10
     out = _out(c, s)
     doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
-    doji_old = BODY_DOJI[1] + 0
+    doji_old = U(BODY_DOJI[1] + 0)
     vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    vshort_old = U(SHADOW_VERY_SHORT[1] + 0)
     slong_t = average_total(o, h, lo, c, SHADOW_LONG, 0, s)
-    slong_old = SHADOW_LONG[1] + 0
+    slong_old = U(SHADOW_LONG[1] + 0)
     near_t = average_total(o, h, lo, c, NEAR, 0, s)
-    near_old = NEAR[1] + 0
-    for i in range(s, c.size):
+    near_old = U(NEAR[1] + 0)
+    for i in range(U(s), U(c.size)):
         doji_i, doji_t = average_step(
             BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
             o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
@@ -131,18 +136,18 @@ def _one_candle(o: A, h: A, lo: A, c: A, kind: int) -> A:
     s = 10
     out = _out(c, s)
     bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
-    bshort_old = BODY_SHORT[1] + 0
+    bshort_old = U(BODY_SHORT[1] + 0)
     blong_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
-    blong_old = BODY_LONG[1] + 0
+    blong_old = U(BODY_LONG[1] + 0)
     doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
-    doji_old = BODY_DOJI[1] + 0
+    doji_old = U(BODY_DOJI[1] + 0)
     vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    vshort_old = U(SHADOW_VERY_SHORT[1] + 0)
     sshort_t = average_total(o, h, lo, c, SHADOW_SHORT, 0, s)
-    sshort_old = SHADOW_SHORT[1] + 0
+    sshort_old = U(SHADOW_SHORT[1] + 0)
     vlong_t = average_total(o, h, lo, c, SHADOW_VERY_LONG, 0, s)
-    vlong_old = SHADOW_VERY_LONG[1] + 0
-    for i in range(s, c.size):
+    vlong_old = U(SHADOW_VERY_LONG[1] + 0)
+    for i in range(U(s), U(c.size)):
         bshort_i, bshort_t = average_step(
             BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
             o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
@@ -233,14 +238,14 @@ def _hammers(o: A, h: A, lo: A, c: A, kind: int) -> A:
     s = 11
     out = _out(c, s)
     bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
-    bshort_old = BODY_SHORT[1] + 0
+    bshort_old = U(BODY_SHORT[1] + 0)
     slong_t = average_total(o, h, lo, c, SHADOW_LONG, 0, s)
-    slong_old = SHADOW_LONG[1] + 0
+    slong_old = U(SHADOW_LONG[1] + 0)
     vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    vshort_old = U(SHADOW_VERY_SHORT[1] + 0)
     near_t = average_total(o, h, lo, c, NEAR, 1, s)
-    near_old = NEAR[1] + 1
-    for i in range(s, c.size):
+    near_old = U(NEAR[1] + 1)
+    for i in range(U(s), U(c.size)):
         bshort_i, bshort_t = average_step(
             BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
             o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
@@ -251,23 +256,23 @@ def _hammers(o: A, h: A, lo: A, c: A, kind: int) -> A:
             SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
             o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
         near_i, near_t = average_step(
-            NEAR, near_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            NEAR, near_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - near_old], h[i - near_old], lo[i - near_old], c[i - near_old])
         if body(o[i], c[i]) >= bshort_i:
             continue
         up = upper(o[i], h[i], c[i])
         dn = lower(o[i], lo[i], c[i])
         if kind == 1:
-            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) <= lo[i - 1] + near_i
+            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) <= lo[i - B1] + near_i
             sign = 100.0
         elif kind == 2:
-            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) >= h[i - 1] - near_i
+            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) >= h[i - B1] - near_i
             sign = -100.0
         elif kind == 3:
-            hit = up > slong_i and dn < vshort_i and body_gap_down(o[i], c[i], o[i - 1], c[i - 1])
+            hit = up > slong_i and dn < vshort_i and body_gap_down(o[i], c[i], o[i - B1], c[i - B1])
             sign = 100.0
         else:
-            hit = up > slong_i and dn < vshort_i and body_gap_up(o[i], c[i], o[i - 1], c[i - 1])
+            hit = up > slong_i and dn < vshort_i and body_gap_up(o[i], c[i], o[i - B1], c[i - B1])
             sign = -100.0
         if hit:
             out[i] = sign
@@ -298,15 +303,15 @@ def cdl_shootingstar(o: A, h: A, lo: A, c: A) -> A:
 def cdl_engulfing(o: A, h: A, lo: A, c: A) -> A:
     s = 2
     out = _out(c, s)
-    for i in range(s, c.size):
+    for i in range(U(s), U(c.size)):
         c0 = color(o[i], c[i])
-        c1 = color(o[i - 1], c[i - 1])
+        c1 = color(o[i - B1], c[i - B1])
         hit = (c0 == 1 and c1 == -1 and (
-            (c[i] >= o[i - 1] and o[i] < c[i - 1]) or (c[i] > o[i - 1] and o[i] <= c[i - 1]))) or (
+            (c[i] >= o[i - B1] and o[i] < c[i - B1]) or (c[i] > o[i - B1] and o[i] <= c[i - B1]))) or (
             c0 == -1 and c1 == 1 and (
-                (o[i] >= c[i - 1] and c[i] < o[i - 1]) or (o[i] > c[i - 1] and c[i] <= o[i - 1])))
+                (o[i] >= c[i - B1] and c[i] < o[i - B1]) or (o[i] > c[i - B1] and c[i] <= o[i - B1])))
         if hit:
-            full = o[i] != c[i - 1] and c[i] != o[i - 1]
+            full = o[i] != c[i - B1] and c[i] != o[i - B1]
             out[i] = (100.0 if full else 80.0) * c0
     return out
 
@@ -316,21 +321,21 @@ def _harami(o: A, h: A, lo: A, c: A, cross: bool) -> A:
     s = 11
     out = _out(c, s)
     blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong_old = BODY_LONG[1] + 1
+    blong_old = U(BODY_LONG[1] + 1)
     small_set = BODY_DOJI if cross else BODY_SHORT
     small_t = average_total(o, h, lo, c, small_set, 0, s)
-    small_old = small_set[1] + 0
-    for i in range(s, c.size):
+    small_old = U(small_set[1] + 0)
+    for i in range(U(s), U(c.size)):
         blong_i, blong_t = average_step(
-            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
         small_i, small_t = average_step(
             small_set, small_t, o[i], h[i], lo[i], c[i],
             o[i - small_old], h[i - small_old], lo[i - small_old], c[i - small_old])
-        if body(o[i - 1], c[i - 1]) > blong_i and body(o[i], c[i]) <= small_i:
-            sign = -color(o[i - 1], c[i - 1])
-            t0, t1 = top(o[i], c[i]), top(o[i - 1], c[i - 1])
-            b0, b1 = bottom(o[i], c[i]), bottom(o[i - 1], c[i - 1])
+        if body(o[i - B1], c[i - B1]) > blong_i and body(o[i], c[i]) <= small_i:
+            sign = -color(o[i - B1], c[i - B1])
+            t0, t1 = top(o[i], c[i]), top(o[i - B1], c[i - B1])
+            b0, b1 = bottom(o[i], c[i]), bottom(o[i - B1], c[i - B1])
             if t0 < t1 and b0 > b1:
                 out[i] = 100.0 * sign
             elif t0 <= t1 and b0 >= b1:
@@ -353,20 +358,20 @@ def cdl_dojistar(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
     blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong_old = BODY_LONG[1] + 1
+    blong_old = U(BODY_LONG[1] + 1)
     doji_t = average_total(o, h, lo, c, BODY_DOJI, 0, s)
-    doji_old = BODY_DOJI[1] + 0
-    for i in range(s, c.size):
+    doji_old = U(BODY_DOJI[1] + 0)
+    for i in range(U(s), U(c.size)):
         blong_i, blong_t = average_step(
-            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
         doji_i, doji_t = average_step(
             BODY_DOJI, doji_t, o[i], h[i], lo[i], c[i],
             o[i - doji_old], h[i - doji_old], lo[i - doji_old], c[i - doji_old])
-        c1 = color(o[i - 1], c[i - 1])
-        if body(o[i - 1], c[i - 1]) > blong_i and body(o[i], c[i]) <= doji_i and (
-                (c1 == 1 and body_gap_up(o[i], c[i], o[i - 1], c[i - 1]))
-                or (c1 == -1 and body_gap_down(o[i], c[i], o[i - 1], c[i - 1]))):
+        c1 = color(o[i - B1], c[i - B1])
+        if body(o[i - B1], c[i - B1]) > blong_i and body(o[i], c[i]) <= doji_i and (
+                (c1 == 1 and body_gap_up(o[i], c[i], o[i - B1], c[i - B1]))
+                or (c1 == -1 and body_gap_down(o[i], c[i], o[i - B1], c[i - B1]))):
             out[i] = -100.0 * c1
     return out
 
@@ -377,36 +382,36 @@ def _two_line(o: A, h: A, lo: A, c: A, kind: int) -> A:
     s = 11
     out = _out(c, s)
     blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong_old = BODY_LONG[1] + 1
+    blong_old = U(BODY_LONG[1] + 1)
     equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
-    equal_old = EQUAL[1] + 1
+    equal_old = U(EQUAL[1] + 1)
     bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
-    bshort_old = BODY_SHORT[1] + 0
-    for i in range(s, c.size):
+    bshort_old = U(BODY_SHORT[1] + 0)
+    for i in range(U(s), U(c.size)):
         blong_i, blong_t = average_step(
-            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
         equal_i, equal_t = average_step(
-            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            EQUAL, equal_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
         bshort_i, bshort_t = average_step(
             BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
             o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
-        if color(o[i - 1], c[i - 1]) != -1 or body(o[i - 1], c[i - 1]) <= blong_i:
+        if color(o[i - B1], c[i - B1]) != -1 or body(o[i - B1], c[i - B1]) <= blong_i:
             continue
         if kind == 4:
-            if (color(o[i], c[i]) == -1 and body(o[i], c[i]) <= bshort_i and o[i] < o[i - 1]
-                    and c[i] > c[i - 1]):
+            if (color(o[i], c[i]) == -1 and body(o[i], c[i]) <= bshort_i and o[i] < o[i - B1]
+                    and c[i] > c[i - B1]):
                 out[i] = 100.0
             continue
-        if color(o[i], c[i]) != 1 or o[i] >= lo[i - 1]:
+        if color(o[i], c[i]) != 1 or o[i] >= lo[i - B1]:
             continue
         if kind == 1:
-            hit = c[i] <= c[i - 1] + equal_i and c[i] >= c[i - 1]
+            hit = c[i] <= c[i - B1] + equal_i and c[i] >= c[i - B1]
         elif kind == 2:
-            hit = c[i] <= lo[i - 1] + equal_i and c[i] >= lo[i - 1] - equal_i
+            hit = c[i] <= lo[i - B1] + equal_i and c[i] >= lo[i - B1] - equal_i
         else:
-            hit = c[i] > c[i - 1] + equal_i and c[i] <= c[i - 1] + body(o[i - 1], c[i - 1]) * 0.5
+            hit = c[i] > c[i - B1] + equal_i and c[i] <= c[i - B1] + body(o[i - B1], c[i - B1]) * 0.5
         if hit:
             out[i] = -100.0
     return out
@@ -437,20 +442,20 @@ def cdl_piercing(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
     blong1_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong1_old = BODY_LONG[1] + 1
+    blong1_old = U(BODY_LONG[1] + 1)
     blong0_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
-    blong0_old = BODY_LONG[1] + 0
-    for i in range(s, c.size):
+    blong0_old = U(BODY_LONG[1] + 0)
+    for i in range(U(s), U(c.size)):
         blong1_i, blong1_t = average_step(
-            BODY_LONG, blong1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong1_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong1_old], h[i - blong1_old], lo[i - blong1_old], c[i - blong1_old])
         blong0_i, blong0_t = average_step(
             BODY_LONG, blong0_t, o[i], h[i], lo[i], c[i],
             o[i - blong0_old], h[i - blong0_old], lo[i - blong0_old], c[i - blong0_old])
-        if (color(o[i - 1], c[i - 1]) == -1 and body(o[i - 1], c[i - 1]) > blong1_i
+        if (color(o[i - B1], c[i - B1]) == -1 and body(o[i - B1], c[i - B1]) > blong1_i
                 and color(o[i], c[i]) == 1 and body(o[i], c[i]) > blong0_i
-                and o[i] < lo[i - 1] and c[i] < o[i - 1]
-                and c[i] > c[i - 1] + body(o[i - 1], c[i - 1]) * 0.5):
+                and o[i] < lo[i - B1] and c[i] < o[i - B1]
+                and c[i] > c[i - B1] + body(o[i - B1], c[i - B1]) * 0.5):
             out[i] = 100.0
     return out
 
@@ -460,14 +465,14 @@ def cdl_darkcloudcover(o: A, h: A, lo: A, c: A, penetration: float) -> A:
     s = 11
     out = _out(c, s)
     blong_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong_old = BODY_LONG[1] + 1
-    for i in range(s, c.size):
+    blong_old = U(BODY_LONG[1] + 1)
+    for i in range(U(s), U(c.size)):
         blong_i, blong_t = average_step(
-            BODY_LONG, blong_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
-        if (color(o[i - 1], c[i - 1]) == 1 and body(o[i - 1], c[i - 1]) > blong_i
-                and color(o[i], c[i]) == -1 and o[i] > h[i - 1] and c[i] > o[i - 1]
-                and c[i] < c[i - 1] - body(o[i - 1], c[i - 1]) * penetration):
+        if (color(o[i - B1], c[i - B1]) == 1 and body(o[i - B1], c[i - B1]) > blong_i
+                and color(o[i], c[i]) == -1 and o[i] > h[i - B1] and c[i] > o[i - B1]
+                and c[i] < c[i - B1] - body(o[i - B1], c[i - B1]) * penetration):
             out[i] = -100.0
     return out
 
@@ -477,19 +482,19 @@ def _kicking(o: A, h: A, lo: A, c: A, by_length: bool) -> A:
     s = 11
     out = _out(c, s)
     blong1_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong1_old = BODY_LONG[1] + 1
+    blong1_old = U(BODY_LONG[1] + 1)
     vshort1_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    vshort1_old = SHADOW_VERY_SHORT[1] + 1
+    vshort1_old = U(SHADOW_VERY_SHORT[1] + 1)
     blong0_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
-    blong0_old = BODY_LONG[1] + 0
+    blong0_old = U(BODY_LONG[1] + 0)
     vshort0_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    vshort0_old = SHADOW_VERY_SHORT[1] + 0
-    for i in range(s, c.size):
+    vshort0_old = U(SHADOW_VERY_SHORT[1] + 0)
+    for i in range(U(s), U(c.size)):
         blong1_i, blong1_t = average_step(
-            BODY_LONG, blong1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong1_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong1_old], h[i - blong1_old], lo[i - blong1_old], c[i - blong1_old])
         vshort1_i, vshort1_t = average_step(
-            SHADOW_VERY_SHORT, vshort1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            SHADOW_VERY_SHORT, vshort1_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - vshort1_old], h[i - vshort1_old], lo[i - vshort1_old], c[i - vshort1_old])
         blong0_i, blong0_t = average_step(
             BODY_LONG, blong0_t, o[i], h[i], lo[i], c[i],
@@ -497,15 +502,16 @@ def _kicking(o: A, h: A, lo: A, c: A, by_length: bool) -> A:
         vshort0_i, vshort0_t = average_step(
             SHADOW_VERY_SHORT, vshort0_t, o[i], h[i], lo[i], c[i],
             o[i - vshort0_old], h[i - vshort0_old], lo[i - vshort0_old], c[i - vshort0_old])
-        c1 = color(o[i - 1], c[i - 1])
+        c1 = color(o[i - B1], c[i - B1])
         if (c1 == -color(o[i], c[i])
-                and body(o[i - 1], c[i - 1]) > blong1_i and upper(o[i - 1], h[i - 1], c[i - 1]) < vshort1_i
-                and lower(o[i - 1], lo[i - 1], c[i - 1]) < vshort1_i
+                and body(o[i - B1], c[i - B1]) > blong1_i
+                and upper(o[i - B1], h[i - B1], c[i - B1]) < vshort1_i
+                and lower(o[i - B1], lo[i - B1], c[i - B1]) < vshort1_i
                 and body(o[i], c[i]) > blong0_i and upper(o[i], h[i], c[i]) < vshort0_i
                 and lower(o[i], lo[i], c[i]) < vshort0_i
-                and ((c1 == -1 and lo[i] > h[i - 1]) or (c1 == 1 and h[i] < lo[i - 1]))):
+                and ((c1 == -1 and lo[i] > h[i - B1]) or (c1 == 1 and h[i] < lo[i - B1]))):
             if by_length:
-                longer = i if body(o[i], c[i]) > body(o[i - 1], c[i - 1]) else i - 1
+                longer = i if body(o[i], c[i]) > body(o[i - B1], c[i - B1]) else i - B1
                 out[i] = 100.0 * color(o[longer], c[longer])
             else:
                 out[i] = 100.0 * color(o[i], c[i])
@@ -527,13 +533,13 @@ def cdl_matchinglow(o: A, h: A, lo: A, c: A) -> A:
     s = 6
     out = _out(c, s)
     equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
-    equal_old = EQUAL[1] + 1
-    for i in range(s, c.size):
+    equal_old = U(EQUAL[1] + 1)
+    for i in range(U(s), U(c.size)):
         equal_i, equal_t = average_step(
-            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            EQUAL, equal_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
-        if (color(o[i - 1], c[i - 1]) == -1 and color(o[i], c[i]) == -1
-                and c[i] <= c[i - 1] + equal_i and c[i] >= c[i - 1] - equal_i):
+        if (color(o[i - B1], c[i - B1]) == -1 and color(o[i], c[i]) == -1
+                and c[i] <= c[i - B1] + equal_i and c[i] >= c[i - B1] - equal_i):
             out[i] = 100.0
     return out
 
@@ -543,12 +549,12 @@ def cdl_separatinglines(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
     vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
-    vshort_old = SHADOW_VERY_SHORT[1] + 0
+    vshort_old = U(SHADOW_VERY_SHORT[1] + 0)
     blong_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
-    blong_old = BODY_LONG[1] + 0
+    blong_old = U(BODY_LONG[1] + 0)
     equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
-    equal_old = EQUAL[1] + 1
-    for i in range(s, c.size):
+    equal_old = U(EQUAL[1] + 1)
+    for i in range(U(s), U(c.size)):
         vshort_i, vshort_t = average_step(
             SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
             o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
@@ -556,11 +562,11 @@ def cdl_separatinglines(o: A, h: A, lo: A, c: A) -> A:
             BODY_LONG, blong_t, o[i], h[i], lo[i], c[i],
             o[i - blong_old], h[i - blong_old], lo[i - blong_old], c[i - blong_old])
         equal_i, equal_t = average_step(
-            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            EQUAL, equal_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
         c0 = color(o[i], c[i])
-        if (color(o[i - 1], c[i - 1]) == -c0
-                and o[i] <= o[i - 1] + equal_i and o[i] >= o[i - 1] - equal_i
+        if (color(o[i - B1], c[i - B1]) == -c0
+                and o[i] <= o[i - B1] + equal_i and o[i] >= o[i - B1] - equal_i
                 and body(o[i], c[i]) > blong_i
                 and ((c0 == 1 and lower(o[i], lo[i], c[i]) < vshort_i)
                      or (c0 == -1 and upper(o[i], h[i], c[i]) < vshort_i))):
@@ -573,24 +579,24 @@ def cdl_counterattack(o: A, h: A, lo: A, c: A) -> A:
     s = 11
     out = _out(c, s)
     equal_t = average_total(o, h, lo, c, EQUAL, 1, s)
-    equal_old = EQUAL[1] + 1
+    equal_old = U(EQUAL[1] + 1)
     blong1_t = average_total(o, h, lo, c, BODY_LONG, 1, s)
-    blong1_old = BODY_LONG[1] + 1
+    blong1_old = U(BODY_LONG[1] + 1)
     blong0_t = average_total(o, h, lo, c, BODY_LONG, 0, s)
-    blong0_old = BODY_LONG[1] + 0
-    for i in range(s, c.size):
+    blong0_old = U(BODY_LONG[1] + 0)
+    for i in range(U(s), U(c.size)):
         equal_i, equal_t = average_step(
-            EQUAL, equal_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            EQUAL, equal_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - equal_old], h[i - equal_old], lo[i - equal_old], c[i - equal_old])
         blong1_i, blong1_t = average_step(
-            BODY_LONG, blong1_t, o[i - 1], h[i - 1], lo[i - 1], c[i - 1],
+            BODY_LONG, blong1_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - blong1_old], h[i - blong1_old], lo[i - blong1_old], c[i - blong1_old])
         blong0_i, blong0_t = average_step(
             BODY_LONG, blong0_t, o[i], h[i], lo[i], c[i],
             o[i - blong0_old], h[i - blong0_old], lo[i - blong0_old], c[i - blong0_old])
         c0 = color(o[i], c[i])
-        if (color(o[i - 1], c[i - 1]) == -c0 and body(o[i - 1], c[i - 1]) > blong1_i
+        if (color(o[i - B1], c[i - B1]) == -c0 and body(o[i - B1], c[i - B1]) > blong1_i
                 and body(o[i], c[i]) > blong0_i
-                and c[i] <= c[i - 1] + equal_i and c[i] >= c[i - 1] - equal_i):
+                and c[i] <= c[i - B1] + equal_i and c[i] >= c[i - B1] - equal_i):
             out[i] = 100.0 * c0
     return out

@@ -30,12 +30,17 @@ from ._candles import (
 from ._common import nan_like
 
 A = np.ndarray
+# Loop indices are unsigned: numba then skips its negative-index wraparound test on every
+# array read (two dozen a bar in a pattern kernel), which cost more than the pattern logic.
+# Every read is at or after index 0 by the loops' lookbacks, as before.
+U = np.uint64
+B1, B2, B3, B4 = U(1), U(2), U(3), U(4)  # bars back, as unsigned offsets
 
 
 @njit(cache=True)
 def _out(c: A, start: int) -> A:
     out = nan_like(c)
-    for i in range(start, c.size):
+    for i in range(U(start), U(c.size)):
         out[i] = 0.0
     return out
 
@@ -73,18 +78,18 @@ def cdl_advanceblock(o: A, h: A, lo: A, c: A) -> A:
     f2 = average(o, h, lo, c, FAR, 2, s)
     f1 = average(o, h, lo, c, FAR, 1, s)
     bl2 = average(o, h, lo, c, BODY_LONG, 2, s)
-    for i in range(s, c.size):
-        b2 = _body(o[i - 2], c[i - 2])
-        b1 = _body(o[i - 1], c[i - 1])
+    for i in range(U(s), U(c.size)):
+        b2 = _body(o[i - B2], c[i - B2])
+        b1 = _body(o[i - B1], c[i - B1])
         b0 = _body(o[i], c[i])
-        if not (_col(o[i - 2], c[i - 2]) == 1 and _col(o[i - 1], c[i - 1]) == 1
+        if not (_col(o[i - B2], c[i - B2]) == 1 and _col(o[i - B1], c[i - B1]) == 1
                 and _col(o[i], c[i]) == 1
-                and c[i] > c[i - 1] and c[i - 1] > c[i - 2]
-                and o[i - 1] > o[i - 2] and o[i - 1] <= c[i - 2] + n2[i]
-                and o[i] > o[i - 1] and o[i] <= c[i - 1] + n1[i]
-                and b2 > bl2[i] and _up(o[i - 2], h[i - 2], c[i - 2]) < ss2[i]):
+                and c[i] > c[i - B1] and c[i - B1] > c[i - B2]
+                and o[i - B1] > o[i - B2] and o[i - B1] <= c[i - B2] + n2[i]
+                and o[i] > o[i - B1] and o[i] <= c[i - B1] + n1[i]
+                and b2 > bl2[i] and _up(o[i - B2], h[i - B2], c[i - B2]) < ss2[i]):
             continue
-        up1 = _up(o[i - 1], h[i - 1], c[i - 1])
+        up1 = _up(o[i - B1], h[i - B1], c[i - B1])
         up0 = _up(o[i], h[i], c[i])
         if ((b1 < b2 - f2[i] and b0 < b1 + n1[i])
                 or b0 < b1 - f1[i]
@@ -99,24 +104,24 @@ def cdl_breakaway(o: A, h: A, lo: A, c: A) -> A:
     s = 14
     out = _out(c, s)
     bl4 = average(o, h, lo, c, BODY_LONG, 4, s)
-    for i in range(s, c.size):
-        c4 = _col(o[i - 4], c[i - 4])
-        c3 = _col(o[i - 3], c[i - 3])
-        c1 = _col(o[i - 1], c[i - 1])
+    for i in range(U(s), U(c.size)):
+        c4 = _col(o[i - B4], c[i - B4])
+        c3 = _col(o[i - B3], c[i - B3])
+        c1 = _col(o[i - B1], c[i - B1])
         c0 = _col(o[i], c[i])
         if not (c4 == c3 and c3 == c1 and c1 == -c0
-                and _body(o[i - 4], c[i - 4]) > bl4[i]):
+                and _body(o[i - B4], c[i - B4]) > bl4[i]):
             continue
         down = (c4 == -1
-                and max(o[i - 3], c[i - 3]) < min(o[i - 4], c[i - 4])
-                and h[i - 2] < h[i - 3] and lo[i - 2] < lo[i - 3]
-                and h[i - 1] < h[i - 2] and lo[i - 1] < lo[i - 2]
-                and c[i] > o[i - 3] and c[i] < c[i - 4])
+                and max(o[i - B3], c[i - B3]) < min(o[i - B4], c[i - B4])
+                and h[i - B2] < h[i - B3] and lo[i - B2] < lo[i - B3]
+                and h[i - B1] < h[i - B2] and lo[i - B1] < lo[i - B2]
+                and c[i] > o[i - B3] and c[i] < c[i - B4])
         up = (c4 == 1
-              and min(o[i - 3], c[i - 3]) > max(o[i - 4], c[i - 4])
-              and h[i - 2] > h[i - 3] and lo[i - 2] > lo[i - 3]
-              and h[i - 1] > h[i - 2] and lo[i - 1] > lo[i - 2]
-              and c[i] < o[i - 3] and c[i] > c[i - 4])
+              and min(o[i - B3], c[i - B3]) > max(o[i - B4], c[i - B4])
+              and h[i - B2] > h[i - B3] and lo[i - B2] > lo[i - B3]
+              and h[i - B1] > h[i - B2] and lo[i - B1] > lo[i - B2]
+              and c[i] < o[i - B3] and c[i] > c[i - B4])
         if down or up:
             out[i] = 100.0 * c0
     return out
@@ -129,17 +134,17 @@ def cdl_concealbabyswall(o: A, h: A, lo: A, c: A) -> A:
     v3 = average(o, h, lo, c, SHADOW_VERY_SHORT, 3, s)
     v2 = average(o, h, lo, c, SHADOW_VERY_SHORT, 2, s)
     v1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    for i in range(s, c.size):
-        if (_col(o[i - 3], c[i - 3]) == -1 and _col(o[i - 2], c[i - 2]) == -1
-                and _col(o[i - 1], c[i - 1]) == -1 and _col(o[i], c[i]) == -1
-                and _dn(o[i - 3], lo[i - 3], c[i - 3]) < v3[i]
-                and _up(o[i - 3], h[i - 3], c[i - 3]) < v3[i]
-                and _dn(o[i - 2], lo[i - 2], c[i - 2]) < v2[i]
-                and _up(o[i - 2], h[i - 2], c[i - 2]) < v2[i]
-                and max(o[i - 1], c[i - 1]) < min(o[i - 2], c[i - 2])
-                and _up(o[i - 1], h[i - 1], c[i - 1]) > v1[i]
-                and h[i - 1] > c[i - 2]
-                and h[i] > h[i - 1] and lo[i] < lo[i - 1]):
+    for i in range(U(s), U(c.size)):
+        if (_col(o[i - B3], c[i - B3]) == -1 and _col(o[i - B2], c[i - B2]) == -1
+                and _col(o[i - B1], c[i - B1]) == -1 and _col(o[i], c[i]) == -1
+                and _dn(o[i - B3], lo[i - B3], c[i - B3]) < v3[i]
+                and _up(o[i - B3], h[i - B3], c[i - B3]) < v3[i]
+                and _dn(o[i - B2], lo[i - B2], c[i - B2]) < v2[i]
+                and _up(o[i - B2], h[i - B2], c[i - B2]) < v2[i]
+                and max(o[i - B1], c[i - B1]) < min(o[i - B2], c[i - B2])
+                and _up(o[i - B1], h[i - B1], c[i - B1]) > v1[i]
+                and h[i - B1] > c[i - B2]
+                and h[i] > h[i - B1] and lo[i] < lo[i - B1]):
             out[i] = 100.0
     return out
 
@@ -194,14 +199,14 @@ def cdl_ladderbottom(o: A, h: A, lo: A, c: A) -> A:
     s = 14
     out = _out(c, s)
     v1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
-    for i in range(s, c.size):
-        if (_col(o[i - 4], c[i - 4]) == -1 and _col(o[i - 3], c[i - 3]) == -1
-                and _col(o[i - 2], c[i - 2]) == -1
-                and o[i - 4] > o[i - 3] and o[i - 3] > o[i - 2]
-                and c[i - 4] > c[i - 3] and c[i - 3] > c[i - 2]
-                and _col(o[i - 1], c[i - 1]) == -1
-                and _up(o[i - 1], h[i - 1], c[i - 1]) > v1[i]
-                and _col(o[i], c[i]) == 1 and o[i] > o[i - 1] and c[i] > h[i - 1]):
+    for i in range(U(s), U(c.size)):
+        if (_col(o[i - B4], c[i - B4]) == -1 and _col(o[i - B3], c[i - B3]) == -1
+                and _col(o[i - B2], c[i - B2]) == -1
+                and o[i - B4] > o[i - B3] and o[i - B3] > o[i - B2]
+                and c[i - B4] > c[i - B3] and c[i - B3] > c[i - B2]
+                and _col(o[i - B1], c[i - B1]) == -1
+                and _up(o[i - B1], h[i - B1], c[i - B1]) > v1[i]
+                and _col(o[i], c[i]) == 1 and o[i] > o[i - B1] and c[i] > h[i - B1]):
             out[i] = 100.0
     return out
 
@@ -214,23 +219,23 @@ def cdl_mathold(o: A, h: A, lo: A, c: A, penetration: float) -> A:
     bs3 = average(o, h, lo, c, BODY_SHORT, 3, s)
     bs2 = average(o, h, lo, c, BODY_SHORT, 2, s)
     bs1 = average(o, h, lo, c, BODY_SHORT, 1, s)
-    for i in range(s, c.size):
-        reach = c[i - 4] - _body(o[i - 4], c[i - 4]) * penetration
-        if (_col(o[i - 4], c[i - 4]) == 1 and _col(o[i - 3], c[i - 3]) == -1
+    for i in range(U(s), U(c.size)):
+        reach = c[i - B4] - _body(o[i - B4], c[i - B4]) * penetration
+        if (_col(o[i - B4], c[i - B4]) == 1 and _col(o[i - B3], c[i - B3]) == -1
                 and _col(o[i], c[i]) == 1
-                and min(o[i - 3], c[i - 3]) > max(o[i - 4], c[i - 4])
-                and min(o[i - 2], c[i - 2]) < c[i - 4]
-                and min(o[i - 1], c[i - 1]) < c[i - 4]
-                and min(o[i - 2], c[i - 2]) > reach
-                and min(o[i - 1], c[i - 1]) > reach
-                and max(c[i - 2], o[i - 2]) < o[i - 3]
-                and max(c[i - 1], o[i - 1]) < max(c[i - 2], o[i - 2])
-                and o[i] > c[i - 1]
-                and c[i] > max(max(h[i - 3], h[i - 2]), h[i - 1])
-                and _body(o[i - 4], c[i - 4]) > bl4[i]
-                and _body(o[i - 3], c[i - 3]) < bs3[i]
-                and _body(o[i - 2], c[i - 2]) < bs2[i]
-                and _body(o[i - 1], c[i - 1]) < bs1[i]):
+                and min(o[i - B3], c[i - B3]) > max(o[i - B4], c[i - B4])
+                and min(o[i - B2], c[i - B2]) < c[i - B4]
+                and min(o[i - B1], c[i - B1]) < c[i - B4]
+                and min(o[i - B2], c[i - B2]) > reach
+                and min(o[i - B1], c[i - B1]) > reach
+                and max(c[i - B2], o[i - B2]) < o[i - B3]
+                and max(c[i - B1], o[i - B1]) < max(c[i - B2], o[i - B2])
+                and o[i] > c[i - B1]
+                and c[i] > max(max(h[i - B3], h[i - B2]), h[i - B1])
+                and _body(o[i - B4], c[i - B4]) > bl4[i]
+                and _body(o[i - B3], c[i - B3]) < bs3[i]
+                and _body(o[i - B2], c[i - B2]) < bs2[i]
+                and _body(o[i - B1], c[i - B1]) < bs1[i]):
             out[i] = 100.0
     return out
 
@@ -244,24 +249,24 @@ def cdl_risefall3methods(o: A, h: A, lo: A, c: A) -> A:
     bs2 = average(o, h, lo, c, BODY_SHORT, 2, s)
     bs1 = average(o, h, lo, c, BODY_SHORT, 1, s)
     bl0 = average(o, h, lo, c, BODY_LONG, 0, s)
-    for i in range(s, c.size):
-        c4 = _col(o[i - 4], c[i - 4])
+    for i in range(U(s), U(c.size)):
+        c4 = _col(o[i - B4], c[i - B4])
         sign = float(c4)
-        if (c4 == -_col(o[i - 3], c[i - 3])
-                and _col(o[i - 3], c[i - 3]) == _col(o[i - 2], c[i - 2])
-                and _col(o[i - 2], c[i - 2]) == _col(o[i - 1], c[i - 1])
-                and _col(o[i - 1], c[i - 1]) == -_col(o[i], c[i])
-                and min(o[i - 3], c[i - 3]) < h[i - 4] and max(o[i - 3], c[i - 3]) > lo[i - 4]
-                and min(o[i - 2], c[i - 2]) < h[i - 4] and max(o[i - 2], c[i - 2]) > lo[i - 4]
-                and min(o[i - 1], c[i - 1]) < h[i - 4] and max(o[i - 1], c[i - 1]) > lo[i - 4]
-                and c[i - 2] * sign < c[i - 3] * sign
-                and c[i - 1] * sign < c[i - 2] * sign
-                and o[i] * sign > c[i - 1] * sign
-                and c[i] * sign > c[i - 4] * sign
-                and _body(o[i - 4], c[i - 4]) > bl4[i]
-                and _body(o[i - 3], c[i - 3]) < bs3[i]
-                and _body(o[i - 2], c[i - 2]) < bs2[i]
-                and _body(o[i - 1], c[i - 1]) < bs1[i]
+        if (c4 == -_col(o[i - B3], c[i - B3])
+                and _col(o[i - B3], c[i - B3]) == _col(o[i - B2], c[i - B2])
+                and _col(o[i - B2], c[i - B2]) == _col(o[i - B1], c[i - B1])
+                and _col(o[i - B1], c[i - B1]) == -_col(o[i], c[i])
+                and min(o[i - B3], c[i - B3]) < h[i - B4] and max(o[i - B3], c[i - B3]) > lo[i - B4]
+                and min(o[i - B2], c[i - B2]) < h[i - B4] and max(o[i - B2], c[i - B2]) > lo[i - B4]
+                and min(o[i - B1], c[i - B1]) < h[i - B4] and max(o[i - B1], c[i - B1]) > lo[i - B4]
+                and c[i - B2] * sign < c[i - B3] * sign
+                and c[i - B1] * sign < c[i - B2] * sign
+                and o[i] * sign > c[i - B1] * sign
+                and c[i] * sign > c[i - B4] * sign
+                and _body(o[i - B4], c[i - B4]) > bl4[i]
+                and _body(o[i - B3], c[i - B3]) < bs3[i]
+                and _body(o[i - B2], c[i - B2]) < bs2[i]
+                and _body(o[i - B1], c[i - B1]) < bs1[i]
                 and _body(o[i], c[i]) > bl0[i]):
             out[i] = 100.0 * c4
     return out
@@ -277,17 +282,17 @@ def cdl_stalledpattern(o: A, h: A, lo: A, c: A) -> A:
     vs1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
     n2 = average(o, h, lo, c, NEAR, 2, s)
     n1 = average(o, h, lo, c, NEAR, 1, s)
-    for i in range(s, c.size):
+    for i in range(U(s), U(c.size)):
         b0 = _body(o[i], c[i])
-        if (_col(o[i - 2], c[i - 2]) == 1 and _col(o[i - 1], c[i - 1]) == 1
+        if (_col(o[i - B2], c[i - B2]) == 1 and _col(o[i - B1], c[i - B1]) == 1
                 and _col(o[i], c[i]) == 1
-                and c[i] > c[i - 1] and c[i - 1] > c[i - 2]
-                and _body(o[i - 2], c[i - 2]) > bl2[i]
-                and _body(o[i - 1], c[i - 1]) > bl1[i]
-                and _up(o[i - 1], h[i - 1], c[i - 1]) < vs1[i]
-                and o[i - 1] > o[i - 2] and o[i - 1] <= c[i - 2] + n2[i]
+                and c[i] > c[i - B1] and c[i - B1] > c[i - B2]
+                and _body(o[i - B2], c[i - B2]) > bl2[i]
+                and _body(o[i - B1], c[i - B1]) > bl1[i]
+                and _up(o[i - B1], h[i - B1], c[i - B1]) < vs1[i]
+                and o[i - B1] > o[i - B2] and o[i - B1] <= c[i - B2] + n2[i]
                 and b0 < bs0[i]
-                and o[i] >= c[i - 1] - b0 - n1[i]):
+                and o[i] >= c[i - B1] - b0 - n1[i]):
             out[i] = -100.0
     return out
 
@@ -301,18 +306,18 @@ def cdl_3starsinsouth(o: A, h: A, lo: A, c: A) -> A:
     vs1 = average(o, h, lo, c, SHADOW_VERY_SHORT, 1, s)
     vs0 = average(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
     bs0 = average(o, h, lo, c, BODY_SHORT, 0, s)
-    for i in range(s, c.size):
-        if (_col(o[i - 2], c[i - 2]) == -1 and _col(o[i - 1], c[i - 1]) == -1
+    for i in range(U(s), U(c.size)):
+        if (_col(o[i - B2], c[i - B2]) == -1 and _col(o[i - B1], c[i - B1]) == -1
                 and _col(o[i], c[i]) == -1
-                and _body(o[i - 2], c[i - 2]) > bl2[i]
-                and _dn(o[i - 2], lo[i - 2], c[i - 2]) > sl2[i]
-                and _body(o[i - 1], c[i - 1]) < _body(o[i - 2], c[i - 2])
-                and o[i - 1] > c[i - 2] and o[i - 1] <= h[i - 2]
-                and lo[i - 1] < c[i - 2] and lo[i - 1] >= lo[i - 2]
-                and _dn(o[i - 1], lo[i - 1], c[i - 1]) > vs1[i]
+                and _body(o[i - B2], c[i - B2]) > bl2[i]
+                and _dn(o[i - B2], lo[i - B2], c[i - B2]) > sl2[i]
+                and _body(o[i - B1], c[i - B1]) < _body(o[i - B2], c[i - B2])
+                and o[i - B1] > c[i - B2] and o[i - B1] <= h[i - B2]
+                and lo[i - B1] < c[i - B2] and lo[i - B1] >= lo[i - B2]
+                and _dn(o[i - B1], lo[i - B1], c[i - B1]) > vs1[i]
                 and _body(o[i], c[i]) < bs0[i]
                 and _dn(o[i], lo[i], c[i]) < vs0[i]
                 and _up(o[i], h[i], c[i]) < vs0[i]
-                and lo[i] > lo[i - 1] and h[i] < h[i - 1]):
+                and lo[i] > lo[i - B1] and h[i] < h[i - B1]):
             out[i] = 100.0
     return out

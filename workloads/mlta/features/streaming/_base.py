@@ -150,11 +150,12 @@ class EmaSeeded:
     """Mirror of ``_common.ema_seeded``: factor ``k``, seeded at row ``seed_end`` (counted from
     the first row this primitive sees) with the mean of the ``w`` values ending there."""
 
-    __slots__ = ("buf", "k", "prev", "row", "seed_end", "w")
+    __slots__ = ("buf", "k", "keep", "prev", "row", "seed_end", "w")
 
     def __init__(self, w: int, k: float, seed_end: int) -> None:
         self.w = w
         self.k = k
+        self.keep = 1.0 - k  # the kernels' loop-invariant (1.0 - k): the same double
         self.seed_end = seed_end
         self.buf: deque[float] = deque(maxlen=w)
         self.row = -1
@@ -166,7 +167,7 @@ class EmaSeeded:
         if row > self.seed_end:
             if self.seed_end - self.w + 1 < 0:
                 return NAN
-            self.prev = self.prev * (1.0 - self.k) + x * self.k
+            self.prev = self.prev * self.keep + x * self.k
             return self.prev
         self.buf.append(x)
         if row < self.seed_end or self.seed_end - self.w + 1 < 0:
@@ -183,11 +184,12 @@ class Ema:
     the SMA of the first ``w`` finite values (leading NaN rows are skipped, so an EMA of an EMA
     seeds where the batch one does)."""
 
-    __slots__ = ("acc", "count", "k", "prev", "w")
+    __slots__ = ("acc", "count", "k", "keep", "prev", "w")
 
     def __init__(self, w: int, k: float | None = None) -> None:
         self.w = w
         self.k = 2.0 / (w + 1.0) if k is None else k
+        self.keep = 1.0 - self.k
         self.count = 0
         self.acc = 0.0
         self.prev = NAN
@@ -195,7 +197,7 @@ class Ema:
     def update(self, x: float) -> float:
         count = self.count
         if count >= self.w:
-            self.prev = self.prev * (1.0 - self.k) + x * self.k
+            self.prev = self.prev * self.keep + x * self.k
             return self.prev
         if count == 0 and x != x:
             return NAN
