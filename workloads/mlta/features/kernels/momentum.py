@@ -255,11 +255,18 @@ def dmi(
         tr += true_range_at(high[t], low[t], close[t - 1])
     sum_dx = 0.0
     prev_adx = 0.0
+    # Wilder's steps with precomputed factors: TA-Lib's s - s/w + v and (a (w-1) + dx) / w
+    # put a division on the chain from one bar to the next; s * (1 - 1/w) + v and
+    # a * ((w-1)/w) + dx * (1/w) differ by round-off only (the smoothing is contractive) and
+    # leave a multiply and an add on it. The streaming ``Dmi`` takes the same steps.
+    keep = 1.0 - 1.0 / w
+    adx_keep = (w - 1) / w
+    adx_gain = 1.0 / w
     for t in range(w, n):
         p, m = _directional(high, low, t)
-        pdm = pdm - pdm / w + p
-        mdm = mdm - mdm / w + m
-        tr = tr - tr / w + true_range_at(high[t], low[t], close[t - 1])
+        pdm = pdm * keep + p
+        mdm = mdm * keep + m
+        tr = tr * keep + true_range_at(high[t], low[t], close[t - 1])
         pdi = 0.0
         mdi = 0.0
         cur_dx = np.nan
@@ -282,7 +289,7 @@ def dmi(
             adx[t] = prev_adx
         else:
             if not np.isnan(cur_dx):
-                prev_adx = (prev_adx * (w - 1) + cur_dx) / w
+                prev_adx = prev_adx * adx_keep + cur_dx * adx_gain
             adx[t] = prev_adx
     return plus_di, minus_di, dx, adx
 

@@ -26,6 +26,7 @@ def _dm(high: np.ndarray, low: np.ndarray, w: int, plus: bool) -> np.ndarray:
     if n < w or n < 2:
         return out
     acc = 0.0
+    keep = 1.0 - 1.0 / w  # Wilder's acc - acc/w without a division on the chain (see dmi)
     for t in range(1, n):
         p, m = _directional(high, low, t)
         dm = p if plus else m
@@ -37,7 +38,7 @@ def _dm(high: np.ndarray, low: np.ndarray, w: int, plus: bool) -> np.ndarray:
             acc += dm
             out[t] = acc
         else:
-            acc = acc - acc / w + dm
+            acc = acc * keep + dm
             out[t] = acc
     return out
 

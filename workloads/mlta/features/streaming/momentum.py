@@ -267,9 +267,10 @@ class Dmi:
             self.mdm += m
             self.tr += tr
             return NAN, NAN, NAN, NAN
-        self.pdm = self.pdm - self.pdm / w + p
-        self.mdm = self.mdm - self.mdm / w + m
-        self.tr = self.tr - self.tr / w + tr
+        keep = 1.0 - 1.0 / w  # the kernel's factors, computed the same way
+        self.pdm = self.pdm * keep + p
+        self.mdm = self.mdm * keep + m
+        self.tr = self.tr * keep + tr
         pdi = 0.0
         mdi = 0.0
         cur_dx = NAN
@@ -290,7 +291,7 @@ class Dmi:
             self.prev_adx = adx = self.sum_dx / w
         else:
             if cur_dx == cur_dx:
-                self.prev_adx = (self.prev_adx * (w - 1) + cur_dx) / w
+                self.prev_adx = self.prev_adx * ((w - 1) / w) + cur_dx * (1.0 / w)
             adx = self.prev_adx
         return pdi, mdi, dx, adx
 

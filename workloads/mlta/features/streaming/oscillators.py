@@ -44,7 +44,7 @@ class _Dm:
         if t == w - 1:
             self.acc += dm
         else:
-            self.acc = self.acc - self.acc / w + dm
+            self.acc = self.acc * (1.0 - 1.0 / w) + dm
         return (self.acc,)
 
 
