@@ -11,8 +11,8 @@ from numba import njit
 
 from ._common import ema, empty, first_valid, mask_before, nan_like, rolling_sum, true_range_at
 from .averages import ma, ma_from, ma_lookback
-from .momentum import _directional, _fast_k, adx, macd_fused, roc, rsi
-from .overlap import sma, sma_diff, wma
+from .momentum import _directional, _fast_k, adx, macd_fused, rsi
+from .overlap import sma, sma_diff
 
 # RSI range (in RSI points) below which a stochastic-RSI window counts as flat.
 RSI_FLAT = 1e-9
@@ -269,9 +269,58 @@ def ac(high: np.ndarray, low: np.ndarray, fast: int, slow: int, signal: int) -> 
 
 @njit(cache=True)
 def coppock(x: np.ndarray, w: int, roc1: int, roc2: int) -> np.ndarray:
-    """Coppock curve: WMA(ROC(roc1) + ROC(roc2), w)."""
-    r = roc(x, roc1) + roc(x, roc2)
-    return wma(r, w)
+    """Coppock curve: WMA(ROC(roc1) + ROC(roc2), w).
+
+    One pass over a ring of the last w ROC sums, on ``wma``'s exact schedule (weighted and
+    plain sums taken afresh, oldest first, at rows s+w-1, s+2w-1, ... from the first ROC
+    sum s, updated in between): the values of ``wma(roc(x, roc1) + roc(x, roc2), w)`` bit
+    for bit, without its four million-row arrays.
+    """
+    n = x.size
+    out = nan_like(x)
+    s = max(roc1, roc2)
+    if n - s < w:
+        return out
+    divider = w * (w + 1) / 2.0
+    ring = np.empty(w)
+    slot = 0
+    to_block = w
+    plain = 0.0
+    weighted = 0.0
+    for t in range(s, n):
+        v = _roc_at(x, t, roc1) + _roc_at(x, t, roc2)
+        old = ring[slot]
+        ring[slot] = v
+        slot += 1
+        if slot == w:
+            slot = 0
+        to_block -= 1
+        if to_block == 0:
+            to_block = w
+            plain = 0.0
+            weighted = 0.0
+            j = 0
+            for q in range(slot, w):  # oldest first
+                plain += ring[q]
+                weighted += ring[q] * (j + 1)
+                j += 1
+            for q in range(slot):
+                plain += ring[q]
+                weighted += ring[q] * (j + 1)
+                j += 1
+            out[t] = weighted / divider
+        elif t >= s + w:
+            weighted += w * v - plain
+            plain += v - old
+            out[t] = weighted / divider
+    return out
+
+
+@njit(cache=True, inline="always")
+def _roc_at(x: np.ndarray, t: int, w: int) -> float:
+    """``roc(x, w)[t]`` for t >= w."""
+    prev = x[t - w]
+    return ((x[t] / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
 
 
 @njit(cache=True)
