@@ -138,6 +138,33 @@ def average_total(
 
 
 @njit(cache=True, inline="always")
+def average_value(
+    setting: tuple[int, int, float], total: float, o: float, h: float, lo: float, c: float
+) -> float:
+    """The first half of ``average_step``: the average from the total before this bar's
+    update (o, h, lo, c are candle i-k, used only by period-0 settings). Kernels that test
+    their conditions one by one compute each average only when its test is reached, as
+    TA-Lib does; the value is the same either way."""
+    kind, period, factor = setting
+    div = 2.0 if kind == SHADOWS else 1.0
+    if period == 0:
+        return factor * candle_range(kind, o, h, lo, c) / div
+    return factor * (total / period) / div
+
+
+@njit(cache=True, inline="always")
+def average_next(
+    setting: tuple[int, int, float], total: float,
+    o: float, h: float, lo: float, c: float, oo: float, ho: float, lo_o: float, co: float,
+) -> float:
+    """The second half of ``average_step``: the running total for the next bar."""
+    kind, period, _ = setting
+    if period == 0:
+        return total
+    return total + (candle_range(kind, o, h, lo, c) - candle_range(kind, oo, ho, lo_o, co))
+
+
+@njit(cache=True, inline="always")
 def average_step(
     setting: tuple[int, int, float], total: float,
     o: float, h: float, lo: float, c: float, oo: float, ho: float, lo_o: float, co: float,

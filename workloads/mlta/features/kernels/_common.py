@@ -69,6 +69,17 @@ def nan_like(x: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def nan_head(n: int, start: int) -> np.ndarray:
+    """An output array whose rows before ``start`` are NaN and the rest unset, for kernels
+    that write every row from ``start`` on: filling a million rows with NaN first cost the
+    cheapest kernels as much as their arithmetic."""
+    out = empty(n)
+    for i in range(min(start, n)):
+        out[i] = np.nan
+    return out
+
+
+@njit(cache=True)
 def first_valid(x: np.ndarray) -> int:
     """Index of the first non-NaN value (``x.size`` if there is none)."""
     for i in range(x.size):
@@ -82,10 +93,10 @@ def rolling_sum(x: np.ndarray, w: int, divisor: float = 1.0) -> np.ndarray:
     """Sum of the last ``w`` values (divided by ``divisor``), re-summed exactly every ``w``
     steps (see the package doc). Blocks of ``w`` rows avoid a modulo per row."""
     n = x.size
-    out = nan_like(x)
     s = first_valid(x)
     if n - s < w:
-        return out
+        return nan_like(x)
+    out = nan_head(n, s + w - 1)  # every row from there on is written below
     uw = U(w)
     for block in range(s + w - 1, n, w):
         acc = 0.0
@@ -107,11 +118,11 @@ def rolling_mean_var(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     loses about half the digits of a 0.002 std on a price of 100; this does not).
     """
     n = x.size
-    mean = nan_like(x)
-    var = nan_like(x)
     s = first_valid(x)
     if n - s < w:
-        return mean, var
+        return nan_like(x), nan_like(x)
+    mean = nan_head(n, s + w - 1)  # every row from there on is written below
+    var = nan_head(n, s + w - 1)
     uw = U(w)
     for block in range(s + w - 1, n, w):
         k = x[block]
@@ -147,9 +158,9 @@ def ema_seeded(x: np.ndarray, w: int, k: float, seed_end: int) -> np.ndarray:
     bit; TA-Lib agrees to ~1e-15.
     """
     n = x.size
-    out = nan_like(x)
     if seed_end >= n or seed_end - w + 1 < 0:
-        return out
+        return nan_like(x)
+    out = nan_head(n, seed_end)  # every row from the seed on is written below
     acc = 0.0
     for j in range(seed_end - w + 1, seed_end + 1):
         acc += x[j]
@@ -248,11 +259,11 @@ def _window_extreme(x: np.ndarray, w: int, highest: bool) -> np.ndarray:
     so the order of comparisons cannot change a bit.
     """
     n = x.size
-    out = nan_like(x)
     s = first_valid(x)
     m = n - s
     if m < w:
-        return out
+        return nan_like(x)
+    out = nan_head(n, s + w - 1)  # every row from there on is written below
     y = x[s:]
     o = out[s:]
     suffix = np.empty(2 * w)
@@ -316,11 +327,11 @@ def window_hl(
     ``WILLR`` Williams %R, ``FAST_K`` the raw stochastic %K (0 on a flat window, as TA-Lib).
     The formulas are the ones the kernels used on the two extreme arrays, bit for bit."""
     n = close.size
-    out = nan_like(close)
     s = max(first_valid(high), first_valid(low))
     m = n - s
     if m < w:
-        return out
+        return nan_like(close)
+    out = nan_head(n, s + w - 1)  # every row from there on is written below
     yh = high[s:]
     yl = low[s:]
     yc = close[s:]

@@ -13,6 +13,7 @@ from ._common import (
     FAST_K,
     WILLR,
     mask_before,
+    nan_head,
     nan_like,
     rolling_extreme_index,
     true_range_at,
@@ -196,7 +197,7 @@ def cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndar
 @njit(cache=True)
 def roc(x: np.ndarray, w: int) -> np.ndarray:
     """Rate of change in percent: (x / x[t-w] - 1) * 100; 0 when x[t-w] is 0 (as TA-Lib)."""
-    out = nan_like(x)
+    out = nan_head(x.size, w)  # every row from w on is written below
     for t in range(w, x.size):
         prev = x[t - w]
         out[t] = ((x[t] / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
@@ -205,8 +206,8 @@ def roc(x: np.ndarray, w: int) -> np.ndarray:
 
 @njit(cache=True)
 def mom(x: np.ndarray, w: int) -> np.ndarray:
-    out = nan_like(x)
     n = x.size
+    out = nan_head(n, w)  # every row from w on is written below
     if n <= w:
         return out
     new, old, dst = x[w:], x[: n - w], out[w:]  # views indexed from 0: a vectorisable loop

@@ -20,8 +20,10 @@ from ._candles import (
     SHADOW_SHORT,
     SHADOW_VERY_LONG,
     SHADOW_VERY_SHORT,
+    average_next,
     average_step,
     average_total,
+    average_value,
     body,
     body_gap_down,
     body_gap_up,
@@ -239,40 +241,47 @@ def _hammers(o: A, h: A, lo: A, c: A, kind: int) -> A:
     out = _out(c, s)
     bshort_t = average_total(o, h, lo, c, BODY_SHORT, 0, s)
     bshort_old = U(BODY_SHORT[1] + 0)
-    slong_t = average_total(o, h, lo, c, SHADOW_LONG, 0, s)
-    slong_old = U(SHADOW_LONG[1] + 0)
+    slong_t = average_total(o, h, lo, c, SHADOW_LONG, 0, s)  # period 0: per candle
     vshort_t = average_total(o, h, lo, c, SHADOW_VERY_SHORT, 0, s)
     vshort_old = U(SHADOW_VERY_SHORT[1] + 0)
     near_t = average_total(o, h, lo, c, NEAR, 1, s)
     near_old = U(NEAR[1] + 1)
     for i in range(U(s), U(c.size)):
-        bshort_i, bshort_t = average_step(
+        # Every running total moves on every bar; each average is computed (a division)
+        # only when its test is reached, from the total before this bar's move.
+        bshort_b, vshort_b, near_b = bshort_t, vshort_t, near_t
+        bshort_t = average_next(
             BODY_SHORT, bshort_t, o[i], h[i], lo[i], c[i],
             o[i - bshort_old], h[i - bshort_old], lo[i - bshort_old], c[i - bshort_old])
-        slong_i, slong_t = average_step(
-            SHADOW_LONG, slong_t, o[i], h[i], lo[i], c[i],
-            o[i - slong_old], h[i - slong_old], lo[i - slong_old], c[i - slong_old])
-        vshort_i, vshort_t = average_step(
+        vshort_t = average_next(
             SHADOW_VERY_SHORT, vshort_t, o[i], h[i], lo[i], c[i],
             o[i - vshort_old], h[i - vshort_old], lo[i - vshort_old], c[i - vshort_old])
-        near_i, near_t = average_step(
+        near_t = average_next(
             NEAR, near_t, o[i - B1], h[i - B1], lo[i - B1], c[i - B1],
             o[i - near_old], h[i - near_old], lo[i - near_old], c[i - near_old])
-        if body(o[i], c[i]) >= bshort_i:
+        if body(o[i], c[i]) >= average_value(BODY_SHORT, bshort_b, o[i], h[i], lo[i], c[i]):
             continue
         up = upper(o[i], h[i], c[i])
         dn = lower(o[i], lo[i], c[i])
+        long_side = dn if kind <= 2 else up
+        short_side = up if kind <= 2 else dn
+        if not (long_side > average_value(SHADOW_LONG, slong_t, o[i], h[i], lo[i], c[i])
+                and short_side < average_value(SHADOW_VERY_SHORT, vshort_b,
+                                               o[i], h[i], lo[i], c[i])):
+            continue
         if kind == 1:
-            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) <= lo[i - B1] + near_i
+            hit = bottom(o[i], c[i]) <= lo[i - B1] + average_value(
+                NEAR, near_b, o[i - B1], h[i - B1], lo[i - B1], c[i - B1])
             sign = 100.0
         elif kind == 2:
-            hit = dn > slong_i and up < vshort_i and bottom(o[i], c[i]) >= h[i - B1] - near_i
+            hit = bottom(o[i], c[i]) >= h[i - B1] - average_value(
+                NEAR, near_b, o[i - B1], h[i - B1], lo[i - B1], c[i - B1])
             sign = -100.0
         elif kind == 3:
-            hit = up > slong_i and dn < vshort_i and body_gap_down(o[i], c[i], o[i - B1], c[i - B1])
+            hit = body_gap_down(o[i], c[i], o[i - B1], c[i - B1])
             sign = 100.0
         else:
-            hit = up > slong_i and dn < vshort_i and body_gap_up(o[i], c[i], o[i - B1], c[i - B1])
+            hit = body_gap_up(o[i], c[i], o[i - B1], c[i - B1])
             sign = -100.0
         if hit:
             out[i] = sign

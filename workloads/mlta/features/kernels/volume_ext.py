@@ -139,6 +139,7 @@ def massi(high: A, low: A, fast: int, slow: int) -> A:
     double = acc / fast
     ring = np.empty(slow)
     slot = 0
+    to_block = slow  # ratios until the next exact re-summation
     total = 0.0
     for t in range(first, n):
         if t > first:
@@ -151,10 +152,14 @@ def massi(high: A, low: A, fast: int, slow: int) -> A:
         slot += 1
         if slot == slow:
             slot = 0
-        if (i + 1) % slow == 0:
+        to_block -= 1
+        if to_block == 0:
+            to_block = slow
             total = 0.0
-            for j in range(slow):  # oldest first: the ring from the next slot round
-                total += ring[(slot + j) % slow]
+            for j in range(slot, slow):  # oldest first: the ring from the next slot round
+                total += ring[j]
+            for j in range(slot):
+                total += ring[j]
             out[t] = total
         elif i >= slow:
             total += ratio - old
