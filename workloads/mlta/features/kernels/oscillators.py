@@ -9,7 +9,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import ema, empty, first_valid, mask_before, nan_like, rolling_sum, true_range_at
+from ._common import (
+    U,
+    ema,
+    empty,
+    first_valid,
+    mask_before,
+    nan_head,
+    nan_like,
+    rolling_sum,
+    true_range_at,
+)
 from .averages import ma, ma_from, ma_lookback
 from .momentum import _directional, _fast_k, adx, macd_fused, rsi
 from .overlap import sma, sma_diff
@@ -328,25 +338,27 @@ def er(x: np.ndarray, w: int) -> np.ndarray:
     """Kaufman efficiency ratio: |net change| / sum of |one-bar changes| over w bars; 1 on a
     window without any change (as TA-Lib)."""
     n = x.size
-    out = nan_like(x)
     if n <= w:
-        return out
+        return nan_like(x)
+    out = nan_head(n, w)  # every row from w on is written below
     # The path length is ``rolling_sum`` of d[j] = |x[j+1] - x[j]| on its exact schedule
     # (re-summed oldest first at d-rows w-1, 2w-1, ..., running in between), with each d
     # recomputed where it is needed instead of stored: no temporaries, the same bits.
+    uw = U(w)
+    one = U(1)
     for block in range(w - 1, n - 1, w):
         acc = 0.0
-        for j in range(block - w + 1, block + 1):
-            acc += abs(x[j + 1] - x[j])
-        out[block + 1] = _er_value(x, block + 1, w, acc)
-        for u in range(block + 1, min(block + w, n - 1)):
-            acc += abs(x[u + 1] - x[u]) - abs(x[u - w + 1] - x[u - w])
-            out[u + 1] = _er_value(x, u + 1, w, acc)
+        for j in range(U(block - w + 1), U(block + 1)):
+            acc += abs(x[j + one] - x[j])
+        out[block + 1] = _er_value(x, U(block + 1), uw, acc)
+        for u in range(U(block + 1), U(min(block + w, n - 1))):
+            acc += abs(x[u + one] - x[u]) - abs(x[u + one - uw] - x[u - uw])
+            out[u + one] = _er_value(x, u + one, uw, acc)
     return out
 
 
 @njit(cache=True, inline="always")
-def _er_value(x: np.ndarray, t: int, w: int, path: float) -> float:
+def _er_value(x: np.ndarray, t: np.uint64, w: np.uint64, path: float) -> float:
     return abs(x[t] - x[t - w]) / path if path != 0.0 else 1.0
 
 

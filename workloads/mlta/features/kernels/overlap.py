@@ -8,9 +8,12 @@ import numpy as np
 from numba import njit
 
 from ._common import (
+    U,
     ema,
+    empty,
     first_valid,
     mask_before,
+    nan_head,
     nan_like,
     rolling_mean_var,
     rolling_sum,
@@ -69,11 +72,12 @@ def sma_diff(x: np.ndarray, fast: int, slow: int, start: int, percent: bool) -> 
 def wma(x: np.ndarray, w: int) -> np.ndarray:
     """Linearly weighted MA (weights 1..w, newest heaviest), running sums re-summed every w."""
     n = x.size
-    out = nan_like(x)
     s = first_valid(x)
     if n - s < w:
-        return out
+        return nan_like(x)
+    out = nan_head(n, s + w - 1)  # every row from there on is written below
     divider = w * (w + 1) / 2.0
+    uw = U(w)
     for block in range(s + w - 1, n, w):
         plain = 0.0
         weighted = 0.0
@@ -82,9 +86,9 @@ def wma(x: np.ndarray, w: int) -> np.ndarray:
             plain += v
             weighted += v * (j + 1)
         out[block] = weighted / divider
-        for t in range(block + 1, min(block + w, n)):
+        for t in range(U(block + 1), U(min(block + w, n))):
             weighted += w * x[t] - plain
-            plain += x[t] - x[t - w]
+            plain += x[t] - x[t - uw]
             out[t] = weighted / divider
     return out
 
@@ -254,8 +258,14 @@ def hma(x: np.ndarray, w: int) -> np.ndarray:
 def bbands(x: np.ndarray, w: int, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bollinger bands: SMA +- k population standard deviations (TA-Lib BBANDS, matype SMA)."""
     mean, var = rolling_mean_var(x, w)
-    std = np.sqrt(var)
-    return mean + k * std, mean, mean - k * std
+    # The band expressions row by row, the upper band written over the variance: three
+    # arrays instead of seven, the same values.
+    lower = empty(x.size)
+    for t in range(x.size):
+        spread = k * math.sqrt(var[t]) if var[t] == var[t] else np.nan
+        var[t] = mean[t] + spread
+        lower[t] = mean[t] - spread
+    return var, mean, lower
 
 
 @njit(cache=True)

@@ -8,8 +8,10 @@ import numpy as np
 from numba import njit
 
 from ._common import (
+    U,
     ema,
     mask_before,
+    nan_head,
     nan_like,
     rolling_mean_var,
     rolling_sum,
@@ -37,9 +39,9 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndar
     and differ from TA-Lib by round-off only (the smoothing is contractive, so nothing grows).
     """
     n = close.size
-    out = nan_like(close)
     if n <= w:
-        return out
+        return nan_like(close)
+    out = nan_head(n, w)  # every row from w on is written below
     acc = 0.0
     for t in range(1, w + 1):
         acc += true_range_at(high[t], low[t], close[t - 1])
@@ -47,8 +49,9 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndar
     out[w] = prev
     keep = (w - 1) / w
     gain = 1.0 / w
-    for t in range(w + 1, n):
-        prev = prev * keep + true_range_at(high[t], low[t], close[t - 1]) * gain
+    one = U(1)
+    for t in range(U(w + 1), U(n)):  # unsigned: no wraparound test per read (see _common)
+        prev = prev * keep + true_range_at(high[t], low[t], close[t - one]) * gain
         out[t] = prev
     return out
 
