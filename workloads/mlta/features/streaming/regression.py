@@ -1,7 +1,7 @@
 """Streaming forms of ``kernels/regression.py`` (rolling regression, correlation, order
-statistics). The linear-regression family, AVGDEV and BETA re-sum their window every row in
-the batch kernels, so their streams are O(window) per row; CORREL re-sums every w rows at the
-kernel's rows and is amortised O(1)."""
+statistics). AVGDEV and BETA re-sum their window every row in the batch kernels, so their
+streams are O(window) per row; the linear-regression family and CORREL re-sum every w rows
+at the kernel's rows and are amortised O(1)."""
 
 from __future__ import annotations
 
@@ -11,33 +11,67 @@ from collections import deque
 from ._base import NAN, RollingExtreme, RollingSum
 
 
+class RegressionSums:
+    """The regression kernels' running sums (``kernels.regression._linreg``): taken afresh,
+    oldest value first, at rows w-1, 2w-1, ... of the stream and moved one bar at a time in
+    between with the kernel's operations, so every sum is the kernel's bit for bit."""
+
+    __slots__ = ("buf", "row", "sum_xy", "sum_y", "w")
+
+    def __init__(self, w: int) -> None:
+        self.w = w
+        self.buf: deque[float] = deque(maxlen=w)
+        self.row = -1
+        self.sum_y = 0.0
+        self.sum_xy = 0.0
+
+    def update(self, x: float) -> bool:
+        """Take one value; True once the sums cover a full window."""
+        self.row += 1
+        buf = self.buf
+        w = self.w
+        y_out = buf[0] if len(buf) == w else NAN
+        buf.append(x)
+        row = self.row
+        if row < w - 1:
+            return False
+        if (row - (w - 1)) % w == 0:
+            sum_y = 0.0
+            sum_xy = 0.0
+            i = w - 1
+            for v in buf:
+                sum_y += v
+                sum_xy += i * v
+                i -= 1
+            self.sum_y = sum_y
+            self.sum_xy = sum_xy
+        else:
+            self.sum_xy += self.sum_y - w * y_out
+            self.sum_y += x - y_out
+        return True
+
+
 class _Linreg:
-    __slots__ = ("buf", "divisor", "sum_x", "w", "what")
+    __slots__ = ("divisor", "sum_x", "sums", "w", "what")
 
     def __init__(self, w: int, what: int) -> None:
         self.w = w
         self.what = what
-        self.buf: deque[float] = deque(maxlen=w)
+        self.sums = RegressionSums(w)
         self.sum_x = w * (w - 1) * 0.5
         sum_x2 = w * (w - 1) * (2.0 * w - 1.0) / 6.0
         self.divisor = self.sum_x * self.sum_x - w * sum_x2
 
     def value(self, x: float) -> float:
-        buf = self.buf
-        buf.append(x)
-        w = self.w
-        if len(buf) < w:
+        sums = self.sums
+        if not sums.update(x):
             return NAN
-        sum_xy = 0.0
-        sum_y = 0.0
-        i = w - 1
-        for v in buf:
-            sum_y += v
-            sum_xy += i * v
-            i -= 1
-        m = (w * sum_xy - self.sum_x * sum_y) / self.divisor
-        b = (sum_y - m * self.sum_x) / w
+        w = self.w
+        m = (w * sums.sum_xy - self.sum_x * sums.sum_y) / self.divisor
         what = self.what
+        if what == 4:
+            return m
+        b = (sums.sum_y - m * self.sum_x) / w
         if what == 0:
             return b + m * (w - 1)
         if what == 1:

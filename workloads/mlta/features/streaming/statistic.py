@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 
 from ._base import NAN, RollingMeanVar, sqrt
+from .regression import _Linreg
 
 
 class Stddev:
@@ -29,32 +29,13 @@ class Var:
         return (self.mv.update(x)[1],)
 
 
-class LinearregSlope:
-    """O(window) per row: the batch kernel re-sums the window every row, so this does too."""
+class LinearregSlope(_Linreg):
+    """The slope of the linear-regression family's running sums (amortised O(1))."""
 
-    __slots__ = ("buf", "divisor", "sum_x", "w")
+    __slots__ = ()
 
     def __init__(self, w: int) -> None:
-        self.w = w
-        self.buf: deque[float] = deque(maxlen=w)
-        self.sum_x = w * (w - 1) * 0.5
-        sum_x2 = w * (w - 1) * (2.0 * w - 1.0) / 6.0
-        self.divisor = self.sum_x * self.sum_x - w * sum_x2
-
-    def update(self, x: float) -> tuple[float]:
-        buf = self.buf
-        buf.append(x)
-        w = self.w
-        if len(buf) < w:
-            return (NAN,)
-        sum_xy = 0.0
-        sum_y = 0.0
-        i = w - 1
-        for v in buf:
-            sum_y += v
-            sum_xy += i * v
-            i -= 1
-        return ((w * sum_xy - self.sum_x * sum_y) / self.divisor,)
+        super().__init__(w, 4)
 
 
 class Zscore:
