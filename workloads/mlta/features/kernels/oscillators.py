@@ -22,7 +22,7 @@ from ._common import (
 )
 from .averages import ma, ma_from, ma_lookback
 from .momentum import _directional, _fast_k, adx, macd_fused, rsi
-from .overlap import sma, sma_diff
+from .overlap import sma, sma_diff, sma_diff_of
 
 # RSI range (in RSI points) below which a stochastic-RSI window counts as flat.
 RSI_FLAT = 1e-9
@@ -170,24 +170,24 @@ def _bp_tr(high: np.ndarray, low: np.ndarray, close: np.ndarray, j: int) -> tupl
 
 @njit(cache=True, inline="always")
 def _uo_sums(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, j: int, w: int, phase: int,
+    ring_b: np.ndarray, ring_r: np.ndarray, mask: int, j: int, w: int, phase: int,
     b_new: float, r_new: float, bsum: float, tsum: float,
 ) -> tuple[float, float]:
     """``rolling_sum`` of buying pressure and true range at index j, on its own schedule:
     summed afresh, oldest first, where ``phase`` (j - (w-1) mod w) is 0, i.e. at j = w-1,
-    2w-1, ...; moved by ``+= new - old`` between. (b_new, r_new) are the values at j."""
+    2w-1, ...; moved by ``+= new - old`` between. (b_new, r_new) are the values at j; the
+    older ones come from the rings (index i at ``i & mask``), as they were computed."""
     if j < w - 1:
         return np.nan, np.nan
     if phase == 0:
         bsum = 0.0
         tsum = 0.0
         for i in range(j - w + 1, j + 1):
-            b, r = _bp_tr(high, low, close, i)
-            bsum += b
-            tsum += r
+            bsum += ring_b[i & mask]
+            tsum += ring_r[i & mask]
         return bsum, tsum
-    b_old, r_old = _bp_tr(high, low, close, j - w)
-    return bsum + (b_new - b_old), tsum + (r_new - r_old)
+    old = (j - w) & mask
+    return bsum + (b_new - ring_b[old]), tsum + (r_new - ring_r[old])
 
 
 @njit(cache=True)
@@ -196,10 +196,11 @@ def ultosc(
 ) -> np.ndarray:
     """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1.
 
-    One pass with no arrays but the output: the six window sums are kept as scalars on
-    ``rolling_sum``'s exact schedule (fresh sums at the same rows, the same ``+= new - old``
-    between), recomputing the one-bar values they need, so every bit is what summing the
-    buying-pressure and true-range arrays gave (and what the streaming form computes).
+    One pass with no arrays but the output and two small rings: the six window sums are
+    kept as scalars on ``rolling_sum``'s exact schedule (fresh sums at the same rows, the
+    same ``+= new - old`` between), reading the one-bar values they need from the rings, so
+    every bit is what summing the buying-pressure and true-range arrays gave (and what the
+    streaming form computes).
     """
     n = close.size
     out = nan_like(close)
@@ -209,11 +210,21 @@ def ultosc(
     ph1 = 1 - p1  # j - (w-1), wrapped to [0, w) once it reaches 0 (no modulo per row)
     ph2 = 1 - p2
     ph3 = 1 - p3
+    # the last max(p)+1 one-bar values, each computed once (a power-of-two ring: a mask,
+    # not a modulo, finds a slot)
+    size = 1
+    while size < max(p1, max(p2, p3)) + 1:
+        size *= 2
+    mask = size - 1
+    ring_b = np.empty(size)
+    ring_r = np.empty(size)
     for j in range(n - 1):
         b_new, r_new = _bp_tr(high, low, close, j)
-        b1, t1 = _uo_sums(high, low, close, j, p1, ph1, b_new, r_new, b1, t1)
-        b2, t2 = _uo_sums(high, low, close, j, p2, ph2, b_new, r_new, b2, t2)
-        b3, t3 = _uo_sums(high, low, close, j, p3, ph3, b_new, r_new, b3, t3)
+        ring_b[j & mask] = b_new
+        ring_r[j & mask] = r_new
+        b1, t1 = _uo_sums(ring_b, ring_r, mask, j, p1, ph1, b_new, r_new, b1, t1)
+        b2, t2 = _uo_sums(ring_b, ring_r, mask, j, p2, ph2, b_new, r_new, b2, t2)
+        b3, t3 = _uo_sums(ring_b, ring_r, mask, j, p3, ph3, b_new, r_new, b3, t3)
         ph1 = 0 if ph1 + 1 == p1 else ph1 + 1
         ph2 = 0 if ph2 + 1 == p2 else ph2 + 1
         ph3 = 0 if ph3 + 1 == p3 else ph3 + 1
@@ -255,11 +266,12 @@ def imi(open_: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
 @njit(cache=True)
 def ao(high: np.ndarray, low: np.ndarray, fast: int, slow: int) -> np.ndarray:
     """Awesome oscillator: SMA(median price, fast) - SMA(median price, slow)."""
+    if fast <= slow and first_valid(high) == 0 and first_valid(low) == 0:
+        # both SMAs of the median price in one pass, the median computed where it is read
+        return sma_diff_of(high, low, fast, slow, slow - 1, False, True)
     mid = empty(high.size)
     for t in range(high.size):
         mid[t] = (high[t] + low[t]) / 2.0
-    if first_valid(mid) == 0 and fast <= slow:
-        return sma_diff(mid, fast, slow, slow - 1, False)  # both SMAs in one pass
     out = sma(mid, fast)
     slow_ma = sma(mid, slow)
     for t in range(out.size):  # in place: the difference needs no array of its own

@@ -26,9 +26,22 @@ def sma(x: np.ndarray, w: int) -> np.ndarray:
     return rolling_sum(x, w, float(w))
 
 
+@njit(cache=True, inline="always")
+def _mid_or_x(x: np.ndarray, y: np.ndarray, t: int, mid: bool) -> float:
+    return (x[t] + y[t]) / 2.0 if mid else x[t]
+
+
 @njit(cache=True)
 def sma_diff(x: np.ndarray, fast: int, slow: int, start: int, percent: bool) -> np.ndarray:
-    """``sma(x, fast) - sma(x, slow)`` from ``start`` on (``percent``: 100 (f - s) / s, 0
+    """See ``sma_diff_of``: the averages of ``x`` itself."""
+    return sma_diff_of(x, x, fast, slow, start, percent, False)
+
+
+@njit(cache=True)
+def sma_diff_of(x: np.ndarray, y: np.ndarray, fast: int, slow: int, start: int,
+                percent: bool, mid: bool) -> np.ndarray:
+    """``sma(v, fast) - sma(v, slow)`` from ``start`` on, v = x or, with ``mid``, the
+    median price (x + y) / 2 computed where it is read (``percent``: 100 (f - s) / s, 0
     where s is 0), in one pass with one output array.
 
     Each average runs on ``rolling_sum``'s own schedule (re-summed oldest first at rows
@@ -36,7 +49,7 @@ def sma_diff(x: np.ndarray, fast: int, slow: int, start: int, percent: bool) -> 
     the values are those of the two ``sma`` arrays bit for bit. Needs x finite from row 0.
     """
     n = x.size
-    out = nan_like(x)
+    out = nan_head(n, start)  # every row from start on is written below
     acc_f = 0.0
     acc_s = 0.0
     left_f = fast
@@ -47,17 +60,17 @@ def sma_diff(x: np.ndarray, fast: int, slow: int, start: int, percent: bool) -> 
             left_f = fast
             acc_f = 0.0
             for j in range(t - fast + 1, t + 1):
-                acc_f += x[j]
+                acc_f += _mid_or_x(x, y, j, mid)
         elif t >= fast:
-            acc_f += x[t] - x[t - fast]
+            acc_f += _mid_or_x(x, y, t, mid) - _mid_or_x(x, y, t - fast, mid)
         left_s -= 1
         if left_s == 0:
             left_s = slow
             acc_s = 0.0
             for j in range(t - slow + 1, t + 1):
-                acc_s += x[j]
+                acc_s += _mid_or_x(x, y, j, mid)
         elif t >= slow:
-            acc_s += x[t] - x[t - slow]
+            acc_s += _mid_or_x(x, y, t, mid) - _mid_or_x(x, y, t - slow, mid)
         if t >= start:
             f = acc_f / fast
             s = acc_s / slow

@@ -38,6 +38,25 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndar
     the next (~20 cycles a bar); the two precomputed factors leave a multiply and an add on it
     and differ from TA-Lib by round-off only (the smoothing is contractive, so nothing grows).
     """
+    return _atr(high, low, close, w, False)
+
+
+@njit(cache=True)
+def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
+    """ATR as a percentage of the close; 0 when the close is 0 (as TA-Lib)."""
+    return _atr(high, low, close, w, True)
+
+
+@njit(cache=True, inline="always")
+def _atr_out(prev: float, close: float, percent: bool) -> float:
+    if not percent:
+        return prev
+    return (prev / close) * 100.0 if close != 0.0 else 0.0
+
+
+@njit(cache=True)
+def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int, percent: bool) -> np.ndarray:
+    """ATR, or NATR scaled as each row is written (one pass, one array)."""
     n = close.size
     if n <= w:
         return nan_like(close)
@@ -46,23 +65,13 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndar
     for t in range(1, w + 1):
         acc += true_range_at(high[t], low[t], close[t - 1])
     prev = acc / w
-    out[w] = prev
+    out[w] = _atr_out(prev, close[w], percent)
     keep = (w - 1) / w
     gain = 1.0 / w
     one = U(1)
     for t in range(U(w + 1), U(n)):  # unsigned: no wraparound test per read (see _common)
         prev = prev * keep + true_range_at(high[t], low[t], close[t - one]) * gain
-        out[t] = prev
-    return out
-
-
-@njit(cache=True)
-def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, w: int) -> np.ndarray:
-    """ATR as a percentage of the close; 0 when the close is 0 (as TA-Lib)."""
-    out = atr(high, low, close, w)  # scaled in place: no second array
-    for t in range(close.size):
-        if not np.isnan(out[t]):
-            out[t] = (out[t] / close[t]) * 100.0 if close[t] != 0.0 else 0.0
+        out[t] = _atr_out(prev, close[t], percent)
     return out
 
 
