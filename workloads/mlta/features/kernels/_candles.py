@@ -12,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import nan_like
+from ._common import U, nan_like
+
+# The pattern kernels index with unsigned integers: numba then skips its negative-index
+# wraparound test on every array read (two dozen a bar in a pattern kernel), which cost
+# more than the pattern logic. Every read is at or after index 0 by the loops' lookbacks.
+B1, B2, B3, B4 = U(1), U(2), U(3), U(4)  # bars back, as unsigned offsets
 
 REAL_BODY = 0
 HIGH_LOW = 1

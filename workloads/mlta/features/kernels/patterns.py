@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from ._candles import (
+    B1,
     BODY_DOJI,
     BODY_LONG,
     BODY_SHORT,
@@ -20,6 +21,7 @@ from ._candles import (
     SHADOW_SHORT,
     SHADOW_VERY_LONG,
     SHADOW_VERY_SHORT,
+    U,
     average_next,
     average_step,
     average_total,
@@ -36,11 +38,6 @@ from ._candles import (
 from ._common import nan_like
 
 A = np.ndarray
-# Loop indices are unsigned: numba then skips its negative-index wraparound test on every
-# array read (two dozen a bar in a pattern kernel), which cost more than the pattern logic.
-# Every read is at or after index 0 by the loops' lookbacks, as before.
-U = np.uint64
-B1, B2, B3, B4 = U(1), U(2), U(3), U(4)  # bars back, as unsigned offsets
 
 
 @njit(cache=True)

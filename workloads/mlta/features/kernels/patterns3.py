@@ -6,6 +6,9 @@ import numpy as np
 from numba import njit
 
 from ._candles import (
+    B1,
+    B2,
+    B3,
     BODY_DOJI,
     BODY_LONG,
     BODY_SHORT,
@@ -13,6 +16,7 @@ from ._candles import (
     FAR,
     NEAR,
     SHADOW_VERY_SHORT,
+    U,
     average_step,
     average_total,
     body,
@@ -27,11 +31,6 @@ from ._candles import (
 from .patterns import _out
 
 A = np.ndarray
-# Loop indices are unsigned: numba then skips its negative-index wraparound test on every
-# array read (two dozen a bar in a pattern kernel), which cost more than the pattern logic.
-# Every read is at or after index 0 by the loops' lookbacks, as before.
-U = np.uint64
-B1, B2, B3, B4 = U(1), U(2), U(3), U(4)  # bars back, as unsigned offsets
 
 
 @njit(cache=True)

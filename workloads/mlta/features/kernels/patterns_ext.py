@@ -18,6 +18,10 @@ import numpy as np
 from numba import njit
 
 from ._candles import (
+    B1,
+    B2,
+    B3,
+    B4,
     BODY_LONG,
     BODY_SHORT,
     FAR,
@@ -25,16 +29,12 @@ from ._candles import (
     SHADOW_LONG,
     SHADOW_SHORT,
     SHADOW_VERY_SHORT,
+    U,
     average,
 )
 from ._common import nan_like
 
 A = np.ndarray
-# Loop indices are unsigned: numba then skips its negative-index wraparound test on every
-# array read (two dozen a bar in a pattern kernel), which cost more than the pattern logic.
-# Every read is at or after index 0 by the loops' lookbacks, as before.
-U = np.uint64
-B1, B2, B3, B4 = U(1), U(2), U(3), U(4)  # bars back, as unsigned offsets
 
 
 @njit(cache=True)
