@@ -68,6 +68,18 @@ def nan_like(x: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def ring_total(ring: np.ndarray, slot: int) -> float:
+    """Sum of a ring buffer oldest first, ``slot`` being the oldest entry (the next to be
+    overwritten): the order in which ``rolling_sum`` re-sums its window."""
+    total = 0.0
+    for j in range(slot, ring.size):
+        total += ring[j]
+    for j in range(slot):
+        total += ring[j]
+    return total
+
+
 @njit(cache=True)
 def nan_head(n: int, start: int) -> np.ndarray:
     """An output array whose rows before ``start`` are NaN and the rest unset, for kernels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import nan_like, rolling_sum
+from ._common import nan_like, ring_total, rolling_sum
 
 # Relative change of the typical price that counts as round-off, not a move.
 TP_TIE = 1e-12
@@ -118,14 +118,8 @@ def mfi(
         to_block -= 1
         if to_block == 0:
             to_block = w
-            sp = 0.0
-            sm = 0.0
-            for j in range(slot, w):  # oldest first: the slot about to be overwritten
-                sp += ring_p[j]
-                sm += ring_m[j]
-            for j in range(slot):
-                sp += ring_p[j]
-                sm += ring_m[j]
+            sp = ring_total(ring_p, slot)
+            sm = ring_total(ring_m, slot)
             out[t] = _mfi_value(sp, sm)
         elif t > w:
             sp += p - p_old

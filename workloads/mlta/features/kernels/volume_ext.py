@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import ema, mask_before, nan_like
+from ._common import ema, mask_before, nan_like, ring_total
 
 A = np.ndarray
 
@@ -42,12 +42,8 @@ def cmf(high: A, low: A, close: A, volume: A, w: int) -> A:
         to_block -= 1
         if to_block == 0:
             to_block = w
-            num = 0.0
+            num = ring_total(ring, slot)
             den = 0.0
-            for j in range(slot, w):
-                num += ring[j]
-            for j in range(slot):
-                num += ring[j]
             for j in range(t - w + 1, t + 1):
                 den += volume[j]
             out[t] = num / den if den > 0.0 else 0.0
@@ -155,11 +151,7 @@ def massi(high: A, low: A, fast: int, slow: int) -> A:
         to_block -= 1
         if to_block == 0:
             to_block = slow
-            total = 0.0
-            for j in range(slot, slow):  # oldest first: the ring from the next slot round
-                total += ring[j]
-            for j in range(slot):
-                total += ring[j]
+            total = ring_total(ring, slot)
             out[t] = total
         elif i >= slow:
             total += ratio - old
