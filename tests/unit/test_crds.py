@@ -319,8 +319,8 @@ def test_api_server_accepts_the_samples_and_explains_fields(apiserver: Any) -> N
     res = _kubectl(apiserver, "apply", "-f", "-", stdin=VALID)
     assert res.returncode == 0, res.stderr
     got = _kubectl(apiserver, "get", "modeldeployment", "ab", "-o", "json")
-    variants = yaml.safe_load(got.stdout)["spec"]["variants"]
-    assert [v["replicas"] for v in variants] == [1, 1]  # defaults applied by the server
+    spec = yaml.safe_load(got.stdout)["spec"]
+    assert spec["replicas"] == 1 and spec["stickyKey"] is True  # defaults applied by the server
     explain = wait_for(
         lambda: (r := _kubectl(apiserver, "explain", "datapipeline.spec.source")).returncode == 0
         and r.stdout, timeout=30, what="kubectl explain to see the published OpenAPI")

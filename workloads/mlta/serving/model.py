@@ -1,92 +1,130 @@
-"""A registered model version loaded for serving, and its prediction semantics.
+"""A registered model version loaded for serving, and what its predictions mean.
 
-The registry (``mlta.registry``) holds the artifact and its metadata. The artifact bytes are
-read through ``mlta.storage`` (so ``s3://`` registries work too) and handed to LightGBM as a
-model string; no local copy is needed.
+All model loading of the service goes through :func:`load_served_model`: it reads the
+registry metadata, checks that the version is servable, and gets a predictor from the
+training package (``mlta.training.predictor.load_predictor`` when that exists, else the
+learner's adapter), so no learner library is ever imported here.
 
 Target kinds decide what a prediction means:
-- ``direction``: a binary classifier; ``prediction`` is P(up), ``label`` is ``up``/``down``
-  (threshold ``target.threshold``, default 0.5).
-- ``return``: a regressor; ``prediction`` is the forecast return, no label.
+- ``direction`` (and ``triple_barrier``): P(class 1); ``label`` is ``up``/``down`` at
+  ``target.threshold`` (default 0.5);
+- ``return`` / ``volatility``: the forecast itself, no label.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import registry, storage
-from ..errors import ServingError
-from .validation import to_matrix
+from .. import registry
+from ..errors import ServingError, StorageError
 
-SUPPORTED_TYPES = ("lightgbm",)
-TARGET_KINDS = ("direction", "return")
+if TYPE_CHECKING:
+    import numpy as np
+
+CLASSIFIER_KINDS = ("direction", "triple_barrier")
+REGRESSOR_KINDS = ("return", "volatility")
+TARGET_KINDS = CLASSIFIER_KINDS + REGRESSOR_KINDS
 
 
 @dataclass
-class LoadedModel:
-    """A model version ready to predict: booster, metadata and the label rule."""
+class ServedModel:
+    """A model version ready to predict float64 matrices in ``feature_columns`` order."""
 
     name: str
     version: str
+    model_type: str
     feature_columns: list[str]
     target_kind: str
     threshold: float
-    booster: Any  # lightgbm.Booster
+    horizon: int
+    dead_band: float
+    metadata: registry.ModelVersionMetadata
+    predict: Callable[[np.ndarray], np.ndarray]
+    contributions: Callable[[np.ndarray], np.ndarray] | None = None
 
-    @classmethod
-    def load(cls, model_uri: str, expected_version: str | None = None) -> LoadedModel:
-        """Read metadata and artifact from the registry; fail loudly on anything unservable."""
+    @property
+    def classifier(self) -> bool:
+        return self.target_kind in CLASSIFIER_KINDS
+
+    def label(self, value: float) -> str | None:
+        """``up``/``down`` for a classifier's probability; None for a forecast."""
+        if not self.classifier:
+            return None
+        return "up" if value >= self.threshold else "down"
+
+
+def _predictor_factory() -> Callable[[str], Any] | None:
+    """The training package's ``load_predictor`` once it exists (issue 7), else None."""
+    try:
+        module = importlib.import_module("mlta.training.predictor")
+    except ModuleNotFoundError as exc:
+        if exc.name != "mlta.training.predictor":
+            raise
+        return None
+    factory: Callable[[str], Any] = module.load_predictor
+    return factory
+
+
+def _adapter_predict(model_uri: str, columns: list[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """Prediction through the learner's adapter (it wants a DataFrame with the columns)."""
+    import numpy as np
+    import pandas as pd
+
+    from ..training.register import load_model
+
+    model, _, adapter = load_model(model_uri)
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        frame = pd.DataFrame(x, columns=columns, copy=False)
+        return np.asarray(adapter.predict(model, frame), dtype=np.float64).reshape(-1)
+
+    return predict
+
+
+def load_served_model(model_uri: str, expected_version: str | None = None) -> ServedModel:
+    """Read metadata and artifact from the registry; ServingError on anything unservable."""
+    from ..errors import MltaError
+
+    try:
         meta = registry.read_metadata(model_uri)
-        if expected_version is not None and meta.version != expected_version:
-            raise ServingError(
-                f"{model_uri} holds model version {meta.version!r}, "
-                f"the deployment asked for {expected_version!r}",
-                hint="resolve the variant's model URI again from the TrainingJob status")
-        if meta.model_type not in SUPPORTED_TYPES:
-            raise ServingError(
-                f"model type {meta.model_type!r} of {meta.name}/{meta.version} cannot be served",
-                hint=f"supported types: {', '.join(SUPPORTED_TYPES)}")
-        kind = str(meta.target.get("kind", ""))
-        if kind not in TARGET_KINDS:
-            raise ServingError(
-                f"target kind {kind!r} of {meta.name}/{meta.version} is unknown",
-                hint=f"expected one of: {', '.join(TARGET_KINDS)}")
-        if not meta.feature_columns:
-            raise ServingError(f"{meta.name}/{meta.version} lists no feature columns",
-                               hint="re-register the model with its feature_columns")
-        import lightgbm as lgb
-
-        text = storage.read_bytes(storage.join(model_uri, meta.artifact)).decode("utf-8")
-        try:
-            booster = lgb.Booster(model_str=text)
-        except lgb.basic.LightGBMError as exc:
-            raise ServingError(f"cannot load {meta.artifact} of {meta.name}/{meta.version}: {exc}",
-                               hint="the artifact must be a LightGBM text model") from exc
-        if booster.num_model_per_iteration() != 1:
-            raise ServingError(
-                f"{meta.name}/{meta.version} is a multi-class model; serving expects one output",
-                hint="train direction as a binary objective and return as a regression")
-        if booster.num_feature() != len(meta.feature_columns):
-            raise ServingError(
-                f"{meta.name}/{meta.version}: the booster has {booster.num_feature()} features, "
-                f"the metadata lists {len(meta.feature_columns)}",
-                hint="re-register the model; artifact and metadata disagree")
-        threshold = float(meta.target.get("threshold", 0.5))
-        return cls(name=meta.name, version=meta.version, feature_columns=list(meta.feature_columns),
-                   target_kind=kind, threshold=threshold, booster=booster)
-
-    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Validate rows against this model's features and predict them in one call."""
-        import numpy as np
-
-        matrix = np.asarray(to_matrix(rows, self.feature_columns), dtype=np.float64)
-        raw = self.booster.predict(matrix, num_threads=1)
-        out: list[dict[str, Any]] = []
-        for value in np.asarray(raw, dtype=np.float64).reshape(-1):
-            item: dict[str, Any] = {"prediction": float(value)}
-            if self.target_kind == "direction":
-                item["label"] = "up" if value >= self.threshold else "down"
-            out.append(item)
-        return out
+    except (StorageError, ValueError) as exc:
+        raise ServingError(f"cannot read model metadata at {model_uri}: {exc}",
+                           hint="modelUri must be a registry version directory") from exc
+    label = f"{meta.name}/{meta.version}"
+    if expected_version is not None and meta.version != expected_version:
+        raise ServingError(
+            f"{model_uri} holds model version {meta.version!r}, "
+            f"the deployment asked for {expected_version!r}",
+            hint="resolve the variant's model URI again from the TrainingJob status")
+    kind = str(meta.target.get("kind", ""))
+    if kind not in TARGET_KINDS:
+        raise ServingError(f"target kind {kind!r} of {label} is unknown",
+                           hint=f"expected one of: {', '.join(TARGET_KINDS)}")
+    if not meta.feature_columns:
+        raise ServingError(f"{label} lists no feature columns",
+                           hint="re-register the model with its feature_columns")
+    columns = list(meta.feature_columns)
+    factory = _predictor_factory()
+    contributions = None
+    try:
+        if factory is not None:
+            predictor = factory(model_uri)
+            predict = predictor.predict
+            contributions = getattr(predictor, "contributions", None)
+            columns = list(getattr(predictor, "feature_columns", columns))
+        else:
+            predict = _adapter_predict(model_uri, columns)
+    except MltaError as exc:
+        raise ServingError(f"cannot load {label} ({meta.model_type}): {exc}",
+                           hint="check the artifact; supported learners load through their "
+                                "training adapter") from exc
+    return ServedModel(
+        name=meta.name, version=meta.version, model_type=meta.model_type,
+        feature_columns=columns, target_kind=kind,
+        threshold=float(meta.target.get("threshold", 0.5)),
+        horizon=int(meta.target.get("horizon", 1)),
+        dead_band=float(meta.target.get("deadBand", 0.0) or 0.0),
+        metadata=meta, predict=predict, contributions=contributions)
