@@ -28,3 +28,12 @@ def candles_dir() -> Path:
     if not SHARED_CANDLES.exists():
         pytest.skip(f"recorded candles not found at {SHARED_CANDLES}")
     return SHARED_CANDLES
+
+
+@pytest.fixture(scope="session")
+def serving_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A Gold version, a longer one over the same candles, and two models trained on the
+    first (tests/support/serving_world.py); built once per session."""
+    from tests.support.serving_world import build_world
+
+    return build_world(tmp_path_factory.mktemp("serving-world"))

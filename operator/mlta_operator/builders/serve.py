@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from mlta.config import Settings
-from mlta.serving.layout import HUB_NAME, INGRESS_NAME, IMPORT_PATH, replica_env
+from mlta.serving.layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME, replica_env
 from mlta.specs.modeldeployment import ModelDeploymentSpec
 from mlta.specs.serving import ServeAppArgs, ServedVariant, ServeUserConfig
 

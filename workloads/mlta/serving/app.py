@@ -3,7 +3,8 @@
 The operator puts ``ServeAppArgs`` (camelCase wire JSON) into a Serve config entry::
 
     {"name": <app>, "route_prefix": "/mlta/<ns>/<name>",
-     "import_path": "mlta.serving.app:build_app", "args": <ServeAppArgs wire JSON>}
+     "import_path": "mlta.serving.app:build_app", "args": <ServeAppArgs wire JSON>,
+     "deployments": [{"name": "service", "user_config": {...}}, {"name": "hub", ...}]}
 
 Serve calls ``build_app(args)`` (an "application builder": exactly one parameter) while
 deploying, inside the cluster. Everything that can be checked before replicas start is
@@ -21,17 +22,11 @@ from ray import serve
 from .. import registry
 from ..errors import ServingError, StorageError
 from ..specs.serving import ServeAppArgs
-from .deployments import Ingress, Predictor
-from .model import SUPPORTED_TYPES
+from .layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME
+from .model import TARGET_KINDS
 from .router import Arm, validate_arms
 
-INGRESS_NAME = "ingress"
-IMPORT_PATH = "mlta.serving.app:build_app"
-
-
-def predictor_name(variant: str) -> str:
-    """The Serve deployment name of a variant's predictor (also its config override key)."""
-    return f"predictor-{variant}"
+__all__ = ["IMPORT_PATH", "build_app", "parse_args"]
 
 
 def parse_args(args: dict[str, Any] | ServeAppArgs, check_models: bool = True) -> ServeAppArgs:
@@ -66,19 +61,19 @@ def _check_model(variant: str, model_uri: str, version: str) -> None:
         raise ServingError(
             f"variant {variant!r}: {model_uri} holds version {meta.version!r}, not {version!r}",
             hint="resolve the variant's model version again")
-    if meta.model_type not in SUPPORTED_TYPES:
-        raise ServingError(f"variant {variant!r}: model type {meta.model_type!r} is not servable",
-                           hint=f"supported: {', '.join(SUPPORTED_TYPES)}")
+    kind = str(meta.target.get("kind", ""))
+    if kind not in TARGET_KINDS:
+        raise ServingError(f"variant {variant!r}: target kind {kind!r} is not servable",
+                           hint=f"supported: {', '.join(TARGET_KINDS)}")
 
 
 def build_app(args: dict[str, Any]) -> serve.Application:
-    """Serve application builder: one ingress bound to one predictor deployment per variant."""
+    """Serve application builder: the ``service`` ingress bound to the ``hub``."""
+    from .deployments import Hub, ServiceDeployment
+
     parsed = parse_args(args)
+    wire = parsed.to_wire()
     # @serve.deployment turns the classes into Deployments; mypy sees the plain classes.
-    predictor, ingress = cast(serve.Deployment, Predictor), cast(serve.Deployment, Ingress)
-    predictors = {
-        v.name: predictor.options(name=predictor_name(v.name), num_replicas=v.replicas)
-        .bind(v.to_wire())
-        for v in parsed.variants
-    }
-    return ingress.options(name=INGRESS_NAME).bind(parsed.to_wire(), predictors)
+    hub = cast(serve.Deployment, Hub).options(name=HUB_NAME).bind(wire)
+    service = cast(serve.Deployment, ServiceDeployment)
+    return service.options(name=INGRESS_NAME, num_replicas=parsed.replicas).bind(wire, hub)

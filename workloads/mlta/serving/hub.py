@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import storage
+from ..data.sources import enum_value
 from ..data.sources.base import INTERVAL_MS
 from ..errors import ServingError, StorageError
 from ..specs.modeldeployment import RateLimitSpec
@@ -66,7 +67,7 @@ class HubCore:
         self.outcomes = OutcomeBook(
             self.models, self.step_ms or 1, fee_bps=out.fee_bps, slippage_bps=out.slippage_bps,
             window=out.window, champion=rollout.champion or args.variants[0].name,
-            metric=str(rollout.metric), alpha=rollout.alpha, min_samples=rollout.min_samples,
+            metric=enum_value(rollout.metric), alpha=rollout.alpha, min_samples=rollout.min_samples,
             scale=rollout.mixture_scale)
 
     # -- set-up ------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class HubCore:
             gap = None
             for key, group in self.groups.items():
                 vector, plan = group.apply(symbol, candle, self.step_ms,
-                                           str(self.args.feed.on_gap))
+                                           enum_value(self.args.feed.on_gap))
                 vectors[key].append(vector)
                 if plan.missing:
                     gap = {"missingBars": plan.missing,
@@ -186,7 +187,7 @@ class HubCore:
                     if g.streams[symbol].last is not None), key=lambda c: c.open_ms, default=None)
         previous = last
         for candle in candles:
-            plan_gap(previous, candle, self.step_ms, str(self.args.feed.on_gap))
+            plan_gap(previous, candle, self.step_ms, enum_value(self.args.feed.on_gap))
             previous = candle
 
     def last_candle(self, symbol: str) -> Candle | None:
@@ -270,14 +271,14 @@ class HubCore:
                 "drift": self.drift.get(v.name) or {},
                 "outcomes": outcomes.get(v.name),
             }
-        feed = {"type": str(self.args.feed.type), "interval": self.interval,
+        feed = {"type": enum_value(self.args.feed.type), "interval": self.interval,
                 "events": dict(self.feed_events),
                 "symbols": {s: {"lastOpenTime": c.open_ms if (c := self.last_candle(s)) else None}
                             for s in self.symbols}}
         return {"app": self.args.app_name, "updatedAt": datetime.now(UTC).isoformat(),
                 "startedAt": self.started.isoformat(), "variants": variants, "feed": feed,
                 "rollout": {"champion": self.outcomes.champion,
-                            "metric": str(self.args.rollout.metric),
+                            "metric": enum_value(self.args.rollout.metric),
                             "tests": self.outcomes.rollout()}}
 
     def write_status(self) -> None:
