@@ -11,18 +11,19 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from mlta.config import Settings
-from mlta.errors import DependencyNotReady, MltaError
+from mlta.errors import DependencyNotReady, MltaError, ServingError
 from mlta.specs import KINDS
 from mlta.specs.modeldeployment import ModelDeploymentSpec
 
 from . import conditions as cond
 from . import kube, naming
+from . import serving_status as live
 from .backends.base import Engine, JobState, ServeState
 from .builders import serve as serve_builders
 from .builders.jobs import build_envelope
@@ -38,10 +39,12 @@ OUTPUT_FIELDS = {
 
 @dataclass
 class Outcome:
-    """The status a reconcile wants, and whether the spec itself is invalid (permanent)."""
+    """The status a reconcile wants, whether the spec itself is invalid (permanent), and
+    Kubernetes Events to post (type, reason, message)."""
 
     status: dict[str, Any]
     invalid_spec: bool = False
+    events: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def spec_errors(kind: str, spec: dict[str, Any]) -> str | None:
@@ -168,10 +171,19 @@ def reconcile_deployment(body: dict[str, Any], engine: Engine, settings: Setting
         return Outcome(cond.mark(status, generation, "waiting", "WaitingForDependency", message))
 
     cid = naming.correlation_id(meta.get("uid", ""), generation)
-    args = serve_builders.serve_args(spec, namespace, name, resolved, cid)
-    app = serve_builders.serve_application(spec, namespace, name, args)
+    weights = live.effective_weights(spec, status, generation)
+    try:
+        secret = live.read_secret(namespace, spec.auth.secret_name) if spec.auth else None
+        config = live.user_config(spec, namespace, meta.get("uid", ""), weights, secret)
+    except ServingError as exc:
+        state = "waiting" if exc.reason == "SecretMissing" else "failed"
+        return Outcome(cond.mark(status, generation, state, exc.reason, str(exc)))
+    status_uri = live.status_uri(settings.storage.uri, namespace, name)
+    args = serve_builders.serve_args(spec, namespace, name, resolved, cid, status_uri)
+    app = serve_builders.serve_application(spec, namespace, name, args, config)
     digest = serve_builders.config_hash(app)
     current = engine.serve_status(args.app_name, namespace)
+    status["keysHash"] = live.keys_fingerprint(config)
     if status.get("configHash") != digest or current.state == ServeState.MISSING:
         engine.apply_serve_app(app, body)
         status.update(configHash=digest, appName=args.app_name, correlationId=cid)
@@ -179,13 +191,15 @@ def reconcile_deployment(body: dict[str, Any], engine: Engine, settings: Setting
                                  f"applying Serve application {args.app_name}"))
     status.update(
         endpoint=serve_builders.endpoint(settings, app),
-        split=serve_builders.split_summary(spec),
+        split=serve_builders.split_summary(spec, weights),
         variants=[{"name": v.name, "modelVersion": v.model_version, "modelUri": v.model_uri,
-                   "weight": v.weight} for v in args.variants],
+                   "weight": weights[v.name]} for v in args.variants],
     )
     if current.state == ServeState.RUNNING:
-        return Outcome(cond.mark(status, generation, "ready", "Serving",
-                                 f"serving {status['split']} at {status['endpoint']}"))
+        ready = cond.mark(status, generation, "ready", "Serving",
+                          f"serving {status['split']} at {status['endpoint']}")
+        merged, events = live.merge(spec, ready, live.read_service_status(status_uri), generation)
+        return Outcome(merged, events=events)
     if current.state == ServeState.FAILED:
         return Outcome(cond.mark(status, generation, "failed", "DeployFailed", current.message))
     if current.state == ServeState.UNHEALTHY:

@@ -48,7 +48,12 @@ def _render(*args: str) -> list[dict[str, Any]]:
 
 
 def _by_kind(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {d["kind"]: d for d in docs}
+    """One document per kind; the API-key permissions (secrets-role.yaml) are checked apart."""
+    return {d["kind"]: d for d in docs if not d["metadata"]["name"].endswith("-api-keys")}
+
+
+def _api_key_rbac(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if d["metadata"]["name"].endswith("-api-keys")]
 
 
 def _rules(role: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -125,6 +130,19 @@ def test_default_render_has_the_operator_and_its_rbac() -> None:
     assert ("", "events", "create") in rules
     assert {("", "namespaces", "list"), ("", "namespaces", "watch")} <= rules
     assert not any(r[1] == "secrets" or r[2] == "*" for r in rules), "RBAC broader than needed"
+
+
+@needs_helm
+def test_api_key_secrets_are_get_only_and_namespaced_when_namespaces_are_set() -> None:
+    cluster = _api_key_rbac(_render())
+    assert {d["kind"] for d in cluster} == {"ClusterRole", "ClusterRoleBinding"}
+    role = next(d for d in cluster if d["kind"] == "ClusterRole")
+    assert _rules(role) == {("", "secrets", "get")}
+    scoped = _api_key_rbac(_render("--set", "operator.namespaces={ml,research}"))
+    assert {(d["kind"], d["metadata"]["namespace"]) for d in scoped} == {
+        ("Role", "ml"), ("RoleBinding", "ml"), ("Role", "research"), ("RoleBinding", "research")}
+    for role in (d for d in scoped if d["kind"] == "Role"):
+        assert _rules(role) == {("", "secrets", "get")}
 
 
 @needs_helm

@@ -45,6 +45,8 @@ def write_status(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
     old = dict(body.get("status") or {})
     for key, value in cond.status_patch(old, outcome.status).items():
         patch.status[key] = value
+    for kind, reason, message in outcome.events:
+        kopf.event(body, type=kind, reason=reason, message=message)
     if outcome.invalid_spec:
         raise kopf.PermanentError(outcome.status.get("message", "invalid spec"))
 

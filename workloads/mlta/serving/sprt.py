@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def log_mixture_ratio(n: int, mean: float, variance: float, scale: float) -> float:
@@ -83,3 +87,24 @@ class MixtureSPRT:
         return {"challenger": challenger, "samples": self.n, "meanDifference": self.mean,
                 "statistic": math.exp(min(stat, 700.0)), "threshold": self.threshold,
                 "decision": self.decision}
+
+
+def crossings(differences: np.ndarray, alpha: float, scale: float = 0.5,
+              min_samples: int = 100) -> np.ndarray:
+    """For each row of paired differences, the sample count at which the test first decides
+    (0: never), vectorized; the same rule as :meth:`MixtureSPRT.add` (simulations use it)."""
+    import numpy as np
+
+    d = np.asarray(differences, dtype=np.float64)
+    n = np.arange(1, d.shape[1] + 1, dtype=np.float64)
+    total = np.cumsum(d, axis=1)
+    total_sq = np.cumsum(d * d, axis=1)
+    mean = total / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = np.where(n > 1, (total_sq - n * mean * mean) / np.maximum(n - 1, 1), 0.0)
+        r = n * scale * scale
+        z2 = np.where(variance > 0, n * mean * mean / variance, 0.0)
+        log_stat = np.where(variance > 0, -0.5 * np.log1p(r) + 0.5 * z2 * r / (1.0 + r), 0.0)
+    hit = (log_stat >= math.log(1.0 / alpha)) & (n >= min_samples)
+    first = hit.argmax(axis=1) + 1
+    return np.where(hit.any(axis=1), first, 0)

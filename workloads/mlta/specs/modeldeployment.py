@@ -289,6 +289,8 @@ class RolloutTest(SpecModel):
     statistic: float | None = Field(default=None, description="Mixture likelihood ratio.")
     threshold: float = Field(description="1/alpha: the ratio that decides.")
     decision: str = Field(description="undecided, better or worse.")
+    applied: bool | None = Field(default=None,
+                                 description="Whether the decision moved traffic (auto mode).")
 
 
 class RolloutStatus(SpecModel):
@@ -297,6 +299,7 @@ class RolloutStatus(SpecModel):
     mode: str = Field(description="manual or auto.")
     state: str = Field(description="Testing, Promoted, RolledBack, Decided or Idle.")
     champion: str = Field(description="The variant challengers are tested against.")
+    generation: int | None = Field(default=None, description="Spec generation tested.")
     tests: list[RolloutTest] = Field(default_factory=list, description="Per challenger.")
 
 
