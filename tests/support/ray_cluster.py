@@ -144,8 +144,7 @@ def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
     # Job entrypoints run `python -m mlta.jobs.run`: make `python` the venv's interpreter.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     # Serve behind HAProxy (the layout the service is built for), state and ports private.
-    haproxy_dir = Path(temp_dir) / "haproxy"
-    haproxy_dir.mkdir()
+    haproxy_dir = Path(tempfile.mkdtemp(prefix="mlta-hp-", dir="/tmp"))  # short: socket paths
     serve_env = cluster_env(haproxy_dir, stats_port=free_port(), metrics_port=free_port())
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path, **serve_env)
     cmd = [
@@ -183,6 +182,7 @@ def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
         for pid in haproxy_pids(haproxy_dir):  # HAProxy outlives the head; ours only
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(haproxy_dir, ignore_errors=True)
         shutil.rmtree(temp_dir, ignore_errors=True)
         for key, value in saved.items():
             if value is None:

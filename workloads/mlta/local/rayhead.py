@@ -26,6 +26,8 @@ GCS_PORT = int(os.environ.get("MLTA_RAY_GCS_PORT", "6379"))
 DASHBOARD_PORT = int(os.environ.get("MLTA_RAY_DASHBOARD_PORT", "8265"))
 TEMP_DIR = CACHE / "ray"
 TOKEN_FILE = TEMP_DIR / "auth_token"
+#: HAProxy's socket paths must stay short (mlta.serving.layout.MAX_STATE_DIR).
+HAPROXY_DIR = Path(f"/tmp/mlta-haproxy-{os.getuid()}")
 
 
 def _ray() -> str:
@@ -56,7 +58,7 @@ def serve_env() -> dict[str, str]:
     """Serve behind HAProxy (mlta.serving.layout), its state in the demo's own directory."""
     from ..serving.layout import cluster_env
 
-    haproxy = TEMP_DIR / "haproxy"
+    haproxy = HAPROXY_DIR
     haproxy.mkdir(parents=True, exist_ok=True)
     return cluster_env(haproxy, stats_port=int(os.environ.get("MLTA_HAPROXY_STATS_PORT", "18404")),
                        metrics_port=int(os.environ.get("MLTA_HAPROXY_METRICS_PORT", "19101")))
@@ -115,7 +117,7 @@ def stop() -> None:
 
     log("stopping Ray")
     subprocess.run([_ray(), "stop", "--force"], capture_output=True, timeout=120)
-    for pid in haproxy_pids(TEMP_DIR / "haproxy"):  # HAProxy outlives Ray; the demo's only
+    for pid in haproxy_pids(HAPROXY_DIR):  # HAProxy outlives Ray; the demo's only
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -41,9 +41,20 @@ def error_response(status: int, error: str, hint: str | None = None,
     return json_response({"error": error, "hint": hint}, status, headers)
 
 
-def service_of(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
+#: The replica's service: Serve re-wraps the FastAPI app, so ``request.app`` is not
+#: necessarily the object whose ``state`` the deployment set (one service per replica process).
+_REPLICA: dict[str, Service] = {}
+
+
+def install(app: Any, service: Service) -> None:
+    """Make ``service`` answer for ``app`` (and for this replica process)."""
+    app.state.service = service
+    _REPLICA["service"] = service
+
+
+def service_of(request: Any) -> Service:
+    service: Service | None = getattr(request.app.state, "service", None)
+    return service if service is not None else _REPLICA["service"]
 
 
 async def answer(request: Request, scope: str,

@@ -23,6 +23,7 @@ from ..data.sources import enum_value
 from ..errors import ServingError
 from ..logs import JsonFormatter, correlated
 from ..specs.serving import ServeAppArgs, ServeUserConfig
+from .api import install
 from .asgi import make_app
 from .candles import Candle
 from .hub import HubCore
@@ -163,7 +164,7 @@ class ServiceDeployment:
         parsed = ServeAppArgs.model_validate(args)
         with correlated(parsed.correlation_id or os.environ.get("MLTA_CORRELATION_ID") or None):
             self.service = Service(parsed, HandleHub(hub), Metrics("ray"))
-            fastapi_app.state.service = self.service
+            install(fastapi_app, self.service)
             await self.service.start()
             serving_logger().info("service ready", extra={
                 "app": parsed.app_name, "split": self.service.router.describe(),

@@ -40,6 +40,10 @@ def replica_env() -> dict[str, str]:
     return dict(REPLICA_ENV)
 
 
+#: HAProxy's unix socket paths are limited to 97 bytes; Ray adds "/<56 hex>/metrics.sock".
+MAX_STATE_DIR = 97 - 57 - len("/metrics.sock")
+
+
 def cluster_env(state_dir: str | Path, *, stats_port: int = 8404,
                 metrics_port: int = 9101) -> dict[str, str]:
     """Environment of a Ray head (and workers) that runs Serve behind HAProxy.
@@ -49,6 +53,12 @@ def cluster_env(state_dir: str | Path, *, stats_port: int = 8404,
     Ray clusters on one machine would collide. ``state_dir`` and the ports make them private.
     """
     base = Path(state_dir)
+    if len(str(base)) > MAX_STATE_DIR:
+        from ..errors import ServingError
+
+        raise ServingError(f"HAProxy state directory {base} is too long for its sockets",
+                           hint=f"use a path of at most {MAX_STATE_DIR} characters, e.g. "
+                                "under /tmp (Ray adds a 56-character directory per node)")
     return {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(base / "haproxy.cfg"),

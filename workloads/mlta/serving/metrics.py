@@ -17,8 +17,10 @@ from typing import Any
 
 PREFIX = "mlta_serving_"
 LATENCY_BUCKETS_S = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-PREDICTION_BUCKETS = [-0.05, -0.01, -0.001, 0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5,
-                      0.6, 0.7, 0.8, 0.9, 1.0]
+#: Ray's histograms take positive boundaries only: probabilities as they are, forecasts
+#: (which may be negative) by their magnitude.
+PREDICTION_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0]
+FORECAST_BUCKETS = [1e-5, 1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.5]
 
 COUNTERS = {
     "requests_total": ("Requests answered, by variant, model version and HTTP status code.",
@@ -41,8 +43,10 @@ GAUGES = {
 HISTOGRAMS = {
     "latency_seconds": ("Request latency inside the service.", ("variant", "model_version"),
                         LATENCY_BUCKETS_S),
-    "prediction": ("Distribution of predictions.", ("variant", "model_version"),
+    "prediction": ("Distribution of classifier probabilities.", ("variant", "model_version"),
                    PREDICTION_BUCKETS),
+    "forecast_magnitude": ("Distribution of |forecast| of regressors.",
+                           ("variant", "model_version"), FORECAST_BUCKETS),
 }
 
 

@@ -176,7 +176,9 @@ class Service:
         matrix = np.asarray(to_matrix(parsed.rows, model.feature_columns), dtype=np.float64)
         values = model.predict(matrix)
         predictions: list[dict[str, Any]] = []
-        for value in values.tolist():
+        listed = values.tolist()
+        self.observe_predictions(name, listed)
+        for value in listed:
             item: dict[str, Any] = {"prediction": value}
             label = model.label(value)
             if label is not None:
@@ -219,9 +221,13 @@ class Service:
         self.metrics.observe("latency_seconds", seconds, variant, version)
 
     def observe_predictions(self, variant: str, values: list[float]) -> None:
-        version = self.models[variant].version
+        """The prediction distribution metric (probabilities, or |forecast|)."""
+        model = self.models[variant]
         for value in values:
-            self.metrics.observe("prediction", value, variant, version)
+            if model.classifier:
+                self.metrics.observe("prediction", value, variant, model.version)
+            else:
+                self.metrics.observe("forecast_magnitude", abs(value), variant, model.version)
 
     # -- candles -----------------------------------------------------------------------------
     def pick(self, event: dict[str, Any], key: str | None) -> dict[str, Any]:

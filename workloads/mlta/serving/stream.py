@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ..errors import ServingError
+from .api import service_of
 from .auth import ANONYMOUS, Principal
 from .candles import parse_candle
 from .service import Refused, Service
@@ -141,7 +142,7 @@ async def _authenticate(ws: WebSocket, service: Service) -> Principal:
 
 @router.websocket("/v1/stream")
 async def stream(ws: WebSocket) -> None:
-    service: Service = ws.app.state.service
+    service = service_of(ws)
     await ws.accept()
     try:
         principal = await _authenticate(ws, service)
