@@ -110,7 +110,7 @@ def _to_float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     value = float(value)
-    return value if math.isfinite(value) else None
+    return None if math.isinf(value) else value  # NaN is "missing"; infinity is refused
 
 
 def to_matrix(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[list[float]]:
