@@ -120,7 +120,8 @@ class _Probe:
 
 
 @contextmanager
-def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
+def local_ray(num_cpus: int = 4, timeout: float = 180,
+              haproxy: bool = True) -> Iterator[RayCluster]:
     reuse = os.environ.get("MLTA_TEST_RAY_DASHBOARD")
     if reuse:
         yield RayCluster(
@@ -146,6 +147,8 @@ def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
     # Serve behind HAProxy (the layout the service is built for), state and ports private.
     haproxy_dir = Path(tempfile.mkdtemp(prefix="mlta-hp-", dir="/tmp"))  # short: socket paths
     serve_env = cluster_env(haproxy_dir, stats_port=free_port(), metrics_port=free_port())
+    if not haproxy:  # Serve's default Python proxy (the benchmark compares the two)
+        serve_env["RAY_SERVE_ENABLE_HA_PROXY"] = "0"
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path, **serve_env)
     cmd = [
         _ray_bin(), "start", "--head", "--node-ip-address=127.0.0.1",

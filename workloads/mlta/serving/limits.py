@@ -54,12 +54,14 @@ class TokenBucket:
         return (n - tokens) / self.rate if self.rate > 0 else math.inf
 
     def grant(self, now: float, want: float) -> tuple[float, float]:
-        """Up to ``want`` whole tokens now: (granted, seconds until one is back if none)."""
+        """Up to ``want`` whole tokens now: (granted, wait). With none to give, ``wait`` is
+        the time until a whole lease is back, so a replica refused once stays refused
+        locally that long instead of asking again for every request."""
         tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         granted = float(min(math.floor(tokens), want))
         self.tokens = tokens - granted
-        wait = 0.0 if granted >= 1 else (1.0 - tokens) / self.rate
+        wait = 0.0 if granted >= 1 else (min(want, self.burst) - tokens) / self.rate
         return granted, wait
 
 
