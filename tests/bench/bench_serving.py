@@ -33,6 +33,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+# Every server here (the bare one inherits it) predicts with one OpenMP thread, as the Serve
+# replicas do (mlta.serving.layout.REPLICA_ENV).
+os.environ["OMP_NUM_THREADS"] = "1"
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
@@ -148,7 +151,7 @@ async def _ws_latency(url: str, hub_last: int, step: int, count: int) -> float:
     async with websockets.connect(url) as ws:
         await ws.recv()
         for k in range(1, count + 1):
-            candle = {"openTime": hub_last + k * step, "open": 100.0, "high": 100.5,
+            candle = {"openTime": hub_last + k * step, "open": 100.0, "high": 101.0,
                       "low": 99.5, "close": 100.0 + (k % 7) / 10, "volume": 1.0}
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "candle", "symbol": "AAAUSDT", "candle": candle}))
@@ -199,8 +202,11 @@ def main() -> None:
         body = json.dumps({"features": {c: 0.01 * i for i, c in enumerate(cols)},
                            "key": "bench"}).encode()
         results: dict[str, Any] = {"bare": bare(world, body, opts.requests)}
+        print("bare", json.dumps(results["bare"]), flush=True)
         results["inproc"] = in_process(world, body, opts.requests)
+        print("in-process", json.dumps(results["inproc"]), flush=True)
         results["ray"] = on_ray(world, body, opts.requests, haproxy=True)
+        print("ray+haproxy", json.dumps(results["ray"]), flush=True)
         if opts.python_proxy:
             results["ray_proxy"] = on_ray(world, body, opts.requests, haproxy=False)
     b, r = results["bare"], results["ray"]
