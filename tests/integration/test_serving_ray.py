@@ -17,12 +17,12 @@ import httpx
 import numpy as np
 import pytest
 import websockets
-
-from mlta.serving.layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME, replica_env
-from mlta.serving.model import load_served_model
 from tests.support.local_service import KEYS, user_config
 from tests.support.ray_cluster import RayCluster, wait_for
 from tests.support.serving_world import SYMBOLS, World
+
+from mlta.serving.layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME, replica_env
+from mlta.serving.model import load_served_model
 
 pytestmark = pytest.mark.integration
 

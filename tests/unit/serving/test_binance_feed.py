@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
+from tests.support.fake_binance import FakeBinance, FakeClock, FakeKlineStream
+from tests.support.ray_cluster import wait_for
+from tests.support.serving_world import World
 
 from mlta.data.lake import read_dataset
 from mlta.serving.feeds import BinanceFeed
 from mlta.serving.hub import HubCore
 from mlta.serving.model import load_served_model
-from tests.support.fake_binance import FakeBinance, FakeClock, FakeKlineStream
-from tests.support.ray_cluster import wait_for
-from tests.support.serving_world import World
 
 SYMBOL = "AAAUSDT"
 

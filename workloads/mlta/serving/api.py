@@ -317,7 +317,7 @@ def _v2_inputs(raw: Any, width: int, max_rows: int) -> tuple[Any, str | None, st
                               f"({exc})") from exc
     if not np.isfinite(matrix).all():
         raise RequestRejected("inputs[0].data holds a value that is not a finite number")
-    params = raw.get("parameters") if isinstance(raw.get("parameters"), dict) else {}
+    params: dict[str, Any] = raw["parameters"] if isinstance(raw.get("parameters"), dict) else {}
     key = params.get("key")
     request_id = raw.get("id")
     return (matrix, str(request_id) if request_id is not None else None,

@@ -80,7 +80,8 @@ class HandleHub:
 
     async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
         try:
-            async for event in self.handle.options(stream=True).subscribe.remote():
+            stream: Any = self.handle.options(stream=True).subscribe.remote()
+            async for event in stream:
                 yield event
         except RayError as exc:
             raise _unwrap(exc) from exc
@@ -107,7 +108,7 @@ class HandleHub:
 class Hub:
     """Feeds, per-symbol features, candle predictions, subscriptions, drift, outcomes."""
 
-    async def __init__(self, args: dict[str, Any]) -> None:
+    async def __init__(self, args: dict[str, Any]) -> None:  # type: ignore[misc]
         parsed = ServeAppArgs.model_validate(args)
         self.log = serving_logger()
         with correlated(parsed.correlation_id or os.environ.get("MLTA_CORRELATION_ID") or None):
@@ -160,7 +161,8 @@ class Hub:
 class ServiceDeployment:
     """REST /v1, KServe V2 and WebSocket /v1/stream with every variant's model in process."""
 
-    async def __init__(self, args: dict[str, Any], hub: DeploymentHandle) -> None:
+    async def __init__(  # type: ignore[misc]  # Serve awaits async constructors
+            self, args: dict[str, Any], hub: DeploymentHandle) -> None:
         parsed = ServeAppArgs.model_validate(args)
         with correlated(parsed.correlation_id or os.environ.get("MLTA_CORRELATION_ID") or None):
             self.service = Service(parsed, HandleHub(hub), Metrics("ray"))

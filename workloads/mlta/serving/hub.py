@@ -155,8 +155,8 @@ class HubCore:
             values: list[float | None] = [None] * len(candles)
             if finite.any():
                 preds = self.models[name].predict(matrix[finite])
-                for i, p in zip(np.flatnonzero(finite), preds, strict=True):
-                    values[int(i)] = float(p)
+                for at, p in zip(np.flatnonzero(finite).tolist(), preds, strict=True):
+                    values[at] = float(p)
                 self.monitor.observe(name, matrix[finite], np.asarray(preds))
             per_variant[name] = values
         events = []
@@ -183,9 +183,7 @@ class HubCore:
         """Refuse the whole batch before applying any of it (409), so nothing is half applied."""
         from .candles import plan_gap
 
-        last = max((g.streams[symbol].last for g in self.groups.values()
-                    if g.streams[symbol].last is not None), key=lambda c: c.open_ms, default=None)
-        previous = last
+        previous = self.last_candle(symbol)
         for candle in candles:
             plan_gap(previous, candle, self.step_ms, enum_value(self.args.feed.on_gap))
             previous = candle

@@ -12,7 +12,7 @@ counter would cost more than the request's routing.
 
 from __future__ import annotations
 
-from collections import Counter as Tally
+from collections import defaultdict
 from typing import Any
 
 PREFIX = "mlta_serving_"
@@ -59,17 +59,19 @@ class Metrics:
         self._counters: dict[str, Any] = {}
         self._gauges: dict[str, Any] = {}
         self._histograms: dict[str, Any] = {}
-        self._pending: Tally[tuple[str, tuple[str, ...]]] = Tally()
+        self._pending: defaultdict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
         if backend == "ray":
             from ray.serve import metrics as rm
 
             for name, (doc, tags) in COUNTERS.items():
-                self._counters[name] = rm.Counter(PREFIX + name, doc, tag_keys=tags)
+                self._counters[name] = rm.Counter(PREFIX + name, doc,
+                                                  tag_keys=tags)  # type: ignore[arg-type]
             for name, (doc, tags) in GAUGES.items():
-                self._gauges[name] = rm.Gauge(PREFIX + name, doc, tag_keys=tags)
+                self._gauges[name] = rm.Gauge(PREFIX + name, doc,
+                                              tag_keys=tags)  # type: ignore[arg-type]
             for name, (doc, tags, buckets) in HISTOGRAMS.items():
-                self._histograms[name] = rm.Histogram(PREFIX + name, doc, boundaries=buckets,
-                                                      tag_keys=tags)
+                self._histograms[name] = rm.Histogram(  # Ray types tag_keys as tuple[str]
+                    PREFIX + name, doc, boundaries=buckets, tag_keys=tags)  # type: ignore[arg-type]
         else:
             import prometheus_client as pc
 
@@ -91,7 +93,7 @@ class Metrics:
         self._pending[(name, values)] += n
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, Tally()
+        pending, self._pending = self._pending, defaultdict(float)
         for (name, values), n in pending.items():
             counter = self._counters[name]
             if self.backend == "ray":
