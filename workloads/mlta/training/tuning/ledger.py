@@ -1,0 +1,85 @@
+"""Finished trials, stored in the lake beside the search state.
+
+A trial writes its record when it finishes (its reports, the best round count and its
+out-of-fold predictions at that round count). A trial that starts and finds its record (a
+resumed search re-running a trial Ray Tune had not yet recorded as done, or the same
+candidate proposed again) replays the record instead of training: seeded training is
+deterministic, so the record is exactly what training again would give. Records are keyed by
+the candidate (learner and hyperparameters), so this holds whatever Ray Tune remembers.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ... import storage
+from ...errors import StorageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+RECORDS = "trials"
+
+
+@dataclass
+class TrialRecord:
+    """What a finished trial leaves behind."""
+
+    key: str
+    learner: str
+    params: dict[str, Any]
+    reports: list[dict[str, Any]]       # one per block: rounds, score, bestScore, metrics...
+    best_rounds: int
+    best_score: float
+    best_metrics: dict[str, float]
+    best_per_fold: list[dict[str, float]]
+    duration_s: float
+    predictions: list[np.ndarray]       # per fold, the test rows' predictions at best_rounds
+
+    def summary(self) -> dict[str, Any]:
+        return {"key": self.key, "learner": self.learner, "params": self.params,
+                "reports": self.reports, "bestRounds": self.best_rounds,
+                "bestScore": self.best_score, "bestMetrics": self.best_metrics,
+                "bestPerFold": self.best_per_fold, "durationS": self.duration_s}
+
+
+class Ledger:
+    """Trial records under ``{root}/trials/``: ``{key}.json`` plus ``{key}.npz``."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def _uri(self, key: str, suffix: str) -> str:
+        return storage.join(self.root, RECORDS, f"{key}{suffix}")
+
+    def write(self, record: TrialRecord) -> None:
+        """Predictions first, the JSON last: a record without its JSON does not exist."""
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.savez(buffer, *record.predictions)
+        storage.write_bytes_atomic(self._uri(record.key, ".npz"), buffer.getvalue())
+        storage.write_json_atomic(self._uri(record.key, ".json"), record.summary())
+
+    def read(self, key: str) -> TrialRecord | None:
+        """The record of ``key``, or None when that candidate has not finished."""
+        import numpy as np
+
+        if not storage.exists(self._uri(key, ".json")):
+            return None
+        try:
+            summary = storage.read_json(self._uri(key, ".json"))
+            arrays = np.load(io.BytesIO(storage.read_bytes(self._uri(key, ".npz"))))
+            predictions = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        except (OSError, ValueError, KeyError) as exc:
+            raise StorageError(f"trial record {key} under {self.root} is unreadable: {exc}",
+                               hint="delete the search directory to start the search afresh"
+                               ) from exc
+        return TrialRecord(
+            key=summary["key"], learner=summary["learner"], params=summary["params"],
+            reports=summary["reports"], best_rounds=int(summary["bestRounds"]),
+            best_score=float(summary["bestScore"]), best_metrics=summary["bestMetrics"],
+            best_per_fold=summary["bestPerFold"], duration_s=float(summary["durationS"]),
+            predictions=predictions)
