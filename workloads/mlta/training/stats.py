@@ -145,7 +145,8 @@ def deflated_sharpe_ratio(
     sharpes = np.asarray(trial_sharpes, dtype="float64").ravel()
     sharpes = sharpes[np.isfinite(sharpes)]
     trials = n_trials if n_trials is not None else max(1, int(sharpes.size))
-    variance = float(np.var(sharpes, ddof=1)) if sharpes.size >= 2 else 0.0
+    spread = sharpes.size >= 2 and np.ptp(sharpes) > 0  # identical trials: exactly no spread
+    variance = float(np.var(sharpes, ddof=1)) if spread else 0.0
     sr0 = expected_max_sharpe(trials, variance)
     nan = math.nan
     if values.size < MIN_DSR_OBSERVATIONS:
