@@ -19,6 +19,7 @@ from mlta.specs.trainingjob import TargetKind
 from mlta.training import metrics
 from mlta.training.backtest import (
     SECONDS_PER_YEAR,
+    aligned_returns,
     backtest,
     bars_per_year,
     drawdown_series,
@@ -311,3 +312,20 @@ class TestSignalPositions:
     def test_bad_kind_or_band(self, kind, band, message):
         with pytest.raises(SpecError, match=message):
             signal_positions([0.5], kind, band=band)
+
+
+def test_aligned_returns_is_the_pbo_matrix_with_gaps_as_nan():
+    early = backtest(_frame([("BTC", i, 1.0, 0.01 * i) for i in range(4)]), fee_bps=0, slippage_bps=0)
+    late = backtest(_frame([("BTC", i, -1.0, 0.02) for i in range(2, 6)]), fee_bps=10, slippage_bps=0)
+    matrix = aligned_returns({"a": early, "b": late})
+    assert list(matrix.columns) == ["a", "b"]
+    assert list(matrix.index) == [START + i * HOUR for i in range(6)]
+    np.testing.assert_allclose(matrix["a"].to_numpy()[:4], early.net_returns.to_numpy())
+    assert matrix["a"].iloc[4:].isna().all() and matrix["b"].iloc[:2].isna().all()
+    gross = aligned_returns({"b": late, "raw": early.net_returns}, gross=True)
+    np.testing.assert_allclose(gross["b"].dropna().to_numpy(), late.gross_returns.to_numpy())
+    with pytest.raises(DataError, match="no trials"):
+        aligned_returns({})
+    twice = pd.concat([early.net_returns, early.net_returns])
+    with pytest.raises(DataError, match="more than one return"):
+        aligned_returns({"twice": twice})

@@ -25,6 +25,7 @@ backtest (missing columns, NaN positions, naive timestamps) raises :class:`DataE
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -302,3 +303,28 @@ def drawdown_series(equity: pd.Series) -> pd.Series:
     values = equity.to_numpy(dtype="float64")
     peak = np.maximum.accumulate(np.r_[1.0, values])[1:]
     return pd.Series(1.0 - values / peak, index=equity.index, name="drawdown")
+
+
+def aligned_returns(trials: Mapping[str, BacktestResult | pd.Series], *,
+                    gross: bool = False) -> pd.DataFrame:
+    """The trials' per-bar net (or gross) returns as one T x N frame on the union of times.
+
+    This is the ``performance`` matrix :func:`~mlta.training.stats.pbo_cscv` takes and the
+    source of the trial Sharpe ratios for the DSR. A trial without a return at some time
+    (it was stopped early, or covers other folds) is NaN there, not 0: the statistics leave
+    those cells out instead of counting them as flat bars. Series of walk-forward folds are
+    concatenated by the caller (folds do not overlap in time).
+    """
+    import pandas as pd
+
+    if not trials:
+        raise DataError("no trials to align", hint="pass at least one trial's backtest")
+    columns = {}
+    for name, trial in trials.items():
+        series = trial if isinstance(trial, pd.Series) else (
+            trial.gross_returns if gross else trial.net_returns)
+        if not series.index.is_unique:
+            raise DataError(f"trial {name!r} has more than one return at some time",
+                            hint="concatenate folds that do not overlap in time")
+        columns[name] = series
+    return pd.concat(columns, axis=1, sort=True)
