@@ -217,3 +217,17 @@ class TestBeatsBaselines:
         assert lost == "logLoss 0.7 does not beat rival's 0.69"
         missing = beats_baselines(_evaluation("model", 0.0), [rival], "auc")
         assert "model: auc is undefined" in missing.reasons
+
+
+def test_recorded_candles_buy_and_hold_earns_the_price_move(candles_dir):
+    raw = pd.read_feather(candles_dir / "ETH_BTC-5m.feather")
+    frame = pd.DataFrame({"symbol": "ETHBTC", "close_time": raw["date"] + pd.Timedelta("5min"),
+                          "close": raw["close"]})
+    frame["next_return"] = frame["close"].shift(-1) / frame["close"] - 1.0
+    hold = buy_and_hold(frame, **COSTS).backtest
+    assert hold.periods_per_year == pytest.approx(365 * 288)
+    market = frame["close"].iloc[-1] / frame["close"].iloc[0] - 1.0
+    assert hold.metrics()["grossTotalReturn"] == pytest.approx(market, rel=1e-9)
+    assert hold.total_return < hold.metrics()["grossTotalReturn"]
+    trend = momentum(frame, lookback=48, **COSTS).backtest
+    assert trend.trades > 10 and math.isfinite(trend.sharpe) and 0 < trend.exposure <= 1
