@@ -10,10 +10,10 @@ import pytest
 from scipy import stats as sps
 
 from mlta.errors import TrainingError
+from mlta.training.pbo import _splits
 from mlta.training.stats import (
     EULER_MASCHERONI,
     PBO_METRICS,
-    _splits,
     deflated_sharpe_ratio,
     expected_max_sharpe,
     pbo_cscv,
