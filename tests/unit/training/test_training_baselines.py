@@ -231,3 +231,8 @@ def test_recorded_candles_buy_and_hold_earns_the_price_move(candles_dir):
     assert hold.total_return < hold.metrics()["grossTotalReturn"]
     trend = momentum(frame, lookback=48, **COSTS).backtest
     assert trend.trades > 10 and math.isfinite(trend.sharpe) and 0 < trend.exposure <= 1
+
+
+def test_a_numpy_lookback_is_whole_bars():
+    frame = _gold()
+    np.testing.assert_array_equal(momentum_positions(frame, np.int64(6)), momentum_positions(frame, 6))

@@ -300,3 +300,12 @@ class TestPBO:
     def test_needs_a_matrix(self):
         with pytest.raises(TrainingError, match="T x N"):
             pbo_cscv(np.zeros(64))
+
+
+def test_numpy_integers_are_whole_numbers():
+    rng = np.random.default_rng(14)
+    matrix = rng.normal(0, 0.01, size=(64, 4))
+    assert pbo_cscv(matrix, n_splits=np.int64(4)).n_splits == 4
+    assert expected_max_sharpe(np.int64(10), 0.01) == expected_max_sharpe(10, 0.01)
+    result = deflated_sharpe_ratio(matrix[:, 0], trial_sharpes(matrix), n_trials=np.int64(9))
+    assert result.n_trials == 9 and type(result.n_trials) is int

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, SpecError
@@ -158,8 +159,9 @@ def momentum_positions(
     import numpy as np
     import pandas as pd
 
-    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
+    if isinstance(lookback, bool) or not isinstance(lookback, Integral) or lookback < 1:
         raise SpecError(f"momentum lookback must be a whole number of bars >= 1, got {lookback}")
+    lookback = int(lookback)
     columns = ["symbol", "close_time", "close"]
     for part, label in ((frame, "frame"), (warmup, "warmup")):
         if part is not None and (missing := [c for c in columns if c not in part.columns]):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TrainingError
@@ -97,6 +98,7 @@ def pbo_cscv(
 
     matrix = np.asarray(performance, dtype="float64")
     _check_pbo_arguments(matrix, n_splits, metric, max_combinations)
+    n_splits = int(n_splits)
     matrix = matrix[:, np.isfinite(matrix).any(axis=0)]
     n_obs, n_trials = matrix.shape
     if n_trials < 2:
@@ -128,7 +130,8 @@ def _check_pbo_arguments(matrix: np.ndarray, n_splits: int, metric: str,
     if matrix.ndim != 2:
         raise TrainingError(f"performance must be a T x N matrix, got {matrix.ndim} dimension(s)",
                             hint="rows are periods, columns are the trials' returns")
-    if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2 or n_splits % 2:
+    if (isinstance(n_splits, bool) or not isinstance(n_splits, Integral) or n_splits < 2
+            or n_splits % 2):
         raise TrainingError(f"n_splits must be an even whole number >= 2, got {n_splits!r}",
                             hint="CSCV splits time into S even blocks, half in sample; 16 is usual")
     if metric not in PBO_METRICS:

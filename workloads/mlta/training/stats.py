@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -90,12 +91,15 @@ def expected_max_sharpe(n_trials: int, sr_variance: float) -> float:
     The False Strategy theorem: ``sqrt(V) ((1 - g) Z^-1(1 - 1/N) + g Z^-1(1 - 1/(N e)))``
     with ``V`` the variance of the trials' Sharpe ratios and ``g`` the Euler-Mascheroni
     constant. One trial (or trials that all agree) has nothing to select from: 0.
+    The theorem counts independent trials; a search whose trials are strongly correlated
+    has fewer effective trials than ``n_trials``, so counting them all errs on the strict side.
     """
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+    if isinstance(n_trials, bool) or not isinstance(n_trials, Integral) or n_trials < 1:
         raise TrainingError(f"n_trials must be a whole number >= 1, got {n_trials!r}",
                             hint="count every trial the search ran, the chosen one included")
     if not math.isfinite(sr_variance) or sr_variance < 0:
         raise TrainingError(f"sr_variance must be a finite number >= 0, got {sr_variance}")
+    n_trials = int(n_trials)
     if n_trials == 1 or sr_variance == 0.0:
         return 0.0
     quantiles = ((1.0 - EULER_MASCHERONI) * _NORMAL.inv_cdf(1.0 - 1.0 / n_trials)
@@ -151,6 +155,7 @@ def deflated_sharpe_ratio(
     spread = sharpes.size >= 2 and np.ptp(sharpes) > 0  # identical trials: exactly no spread
     variance = float(np.var(sharpes, ddof=1)) if spread else 0.0
     sr0 = expected_max_sharpe(trials, variance)
+    trials = int(trials)
     nan = math.nan
     if values.size < MIN_DSR_OBSERVATIONS:
         return DeflatedSharpe(nan, nan, nan, sr0, trials, int(values.size), nan, nan, variance,
