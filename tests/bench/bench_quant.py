@@ -27,7 +27,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mlta.training import metrics
 from mlta.training.backtest import backtest
 from mlta.training.plots import equity_curve_png
 from mlta.training.stats import pbo_cscv
@@ -74,18 +73,15 @@ def direct_pbo_logits(matrix: np.ndarray, n_splits: int, limit: int) -> np.ndarr
 def main() -> None:
     frame = portfolio()
     wall, cpu, result = best_of(lambda: backtest(frame, fee_bps=10, slippage_bps=5))
-    base_wall, base_cpu, _ = best_of(
-        lambda: metrics.backtest(frame.assign(signal=frame["position"]), fee=0.0015))
     rows = len(frame)
     print(f"backtest   {rows:,} rows: {wall * 1e3:7.1f} ms wall ({cpu * 1e3:.1f} ms CPU), "
-          f"{wall / rows * 1e9:.0f} ns/row; old metrics.backtest {base_wall * 1e3:.1f} ms "
-          f"({base_cpu * 1e3:.1f} CPU); ratio new/old {wall / base_wall:.2f}")
+          f"{wall / rows * 1e9:.0f} ns/row")
 
     rng = np.random.default_rng(2)
     matrix = rng.normal(0, 0.01, size=(10_000, 100))
     wall, cpu, pbo = best_of(lambda: pbo_cscv(matrix, n_splits=16))
     limit = pbo.n_combinations // 10
-    base_wall, base_cpu, direct = best_of(lambda: direct_pbo_logits(matrix, 16, limit), repeat=1)
+    base_wall, _base_cpu, direct = best_of(lambda: direct_pbo_logits(matrix, 16, limit), repeat=1)
     same = np.allclose(pbo.logits[:limit], direct, rtol=1e-9)
     per_split, base_per_split = wall / pbo.n_combinations, base_wall / limit
     print(f"pbo_cscv   T=10,000 N=100 S=16 ({pbo.n_combinations:,} splits): {wall * 1e3:7.1f} ms wall "

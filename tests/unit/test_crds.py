@@ -172,12 +172,19 @@ def test_crd_names_columns_and_subresources(kind: str) -> None:
 def test_nullable_enum_exclusive_and_maps_are_converted() -> None:
     spec = _schema("TrainingJob")["properties"]["spec"]["properties"]
     assert spec["modelName"]["nullable"] is True and spec["modelName"]["type"] == "string"
-    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm"]
+    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm", "xgboost", "catboost"]
     fraction = spec["validation"]["properties"]["testFraction"]
     assert fraction["minimum"] == 0 and fraction["exclusiveMinimum"] is True
     assert fraction["maximum"] == 0.5 and fraction["exclusiveMaximum"] is True
-    params = spec["model"]["properties"]["params"]
-    assert params["type"] == "object" and params["additionalProperties"] == {"type": "number"}
+    leaves = spec["model"]["properties"]["lightgbm"]["properties"]["numLeaves"]
+    assert leaves["type"] == "integer" and leaves["minimum"] == 2 and "LightGBM" in leaves["description"]
+    # a generated search range carries its parameter's bounds
+    rng = spec["search"]["properties"]["space"]["properties"]["xgboost"]["properties"]["subsample"]
+    assert rng["properties"]["high"]["maximum"] == 1.0 and rng["properties"]["low"]["minimum"] == 0
+    assert rng["properties"]["type"]["enum"] == ["float", "logFloat", "categorical"]
+    # nested settings objects carry their defaults, so CEL can read them when left out
+    assert spec["model"]["default"]["type"] == "lightgbm"
+    assert spec["validation"]["default"]["lockboxFraction"] == 0.15
     source = _schema("DataPipeline")["properties"]["spec"]["properties"]["source"]
     assert source["properties"]["start"]["format"] == "date-time"
     assert source["properties"]["symbols"]["items"]["pattern"] == "^[A-Z0-9_]{2,20}$"
@@ -218,7 +225,8 @@ spec: {source: {type: sample, symbols: [BTCUSDT, ETHUSDT], interval: 5m,
 apiVersion: mlta.io/v1alpha1
 kind: TrainingJob
 metadata: {name: a}
-spec: {dataPipeline: btc, model: {type: lightgbm, params: {numLeaves: 15}}}
+spec: {dataPipeline: btc, model: {type: lightgbm, lightgbm: {numLeaves: 15}},
+       search: {trials: 4, learners: [lightgbm, xgboost]}, ensemble: {topK: 2}}
 ---
 apiVersion: mlta.io/v1alpha1
 kind: ModelDeployment
@@ -241,6 +249,42 @@ INVALID = [
      ["spec.source.files", "required when source.type is files"]),
     ("TrainingJob", "{dataPipeline: btc, validation: {folds: 10, testFraction: 0.2}}",
      ["spec.validation.folds", "must be below 1"]),
+    ("TrainingJob", "{dataPipeline: btc, model: {lightgbm: {numLeaf: 3}}}",
+     ['unknown field "spec.model.lightgbm.numLeaf"']),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 0}}",
+     ["spec.search.trials", "greater than or equal to 1"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{numLeaves: {type: int, low: 70, high: 63}}}}}",
+     ["spec.search.space.lightgbm.numLeaves", "low < high"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{learningRate: {type: float, low: 0.1, high: 3}}}}}",
+     ["spec.search.space.lightgbm.learningRate.high", "less than or equal to 1"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{lambdaL1: {type: logFloat, low: 0, high: 3}}}}}",
+     ["spec.search.space.lightgbm.lambdaL1.low", "low > 0"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {xgboost: "
+                    "{maxDepth: {type: int, low: 2, high: 6}}}}}",
+     ["spec.search.space.xgboost", "xgboost is not searched"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, learners: [xgboost, xgboost]}}",
+     ["spec.search.learners", "must not repeat"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, sampler: cmaes, "
+                    "learners: [lightgbm, xgboost]}}",
+     ["spec.search.sampler", "one learner"]),
+    ("TrainingJob", "{dataPipeline: btc, ensemble: {topK: 3}}",
+     ["spec.ensemble", "needs a search"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: return}, search: {trials: 4}, "
+                    "ensemble: {method: rankAverage}}",
+     ["spec.ensemble.method", "classification target"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: volatility}, search: {trials: 4, metric: auc}}",
+     ["spec.search.metric", "classification metric"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: return}, gate: {minLockboxAuc: 0.5}}",
+     ["spec.gate.minLockboxAuc", "classification target"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: volatility}, gate: {minNetSharpe: 1}}",
+     ["spec.gate", "no trading signal"]),
+    ("TrainingJob", "{dataPipeline: btc, validation: {lockboxFraction: 0.6}}",
+     ["spec.validation.lockboxFraction"]),
+    ("TrainingJob", "{dataPipeline: btc, features: {selection: {univariateK: 3}}}",
+     ["spec.features.selection.univariateK", "together"]),
 ]
 
 

@@ -108,7 +108,8 @@ def _value_type(info: FieldInfo) -> type:
     kinds = [a for a in args if a is not type(None)]
     if len(kinds) != 1:
         raise TypeError(f"hyperparameter annotation {info.annotation!r} must be one type or None")
-    return kinds[0]  # type: ignore[no-any-return]
+    value: type = kinds[0]  # type: ignore[assignment]
+    return value
 
 
 def _range_model(owner: str, field: str, info: FieldInfo) -> type[SpecModel]:
@@ -157,7 +158,7 @@ def _space_model(model_type: ModelType) -> type[SpecModel]:
 #: The generated space model of each learner.
 LEARNER_SPACES: dict[ModelType, type[SpecModel]] = {t: _space_model(t) for t in ModelType}
 
-SearchSpace = create_model(
+SearchSpace = create_model(  # type: ignore[call-overload]
     "SearchSpace",
     __base__=SpecModel,
     __doc__="Ranges per learner; a learner in search.learners without ranges searches its "

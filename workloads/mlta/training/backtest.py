@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, SpecError
+from ..specs.trainingjob import CLASSIFICATION_TARGETS, TRADABLE_TARGETS
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -38,10 +39,10 @@ if TYPE_CHECKING:  # pragma: no cover
 #: 365-day years: crypto markets never close.
 SECONDS_PER_YEAR = 365 * 24 * 3600
 REQUIRED_COLUMNS = ("symbol", "close_time", "position", "next_return")
-#: Model outputs read as the probability of an up move (direction, triple barrier).
-PROBABILITY_KINDS = frozenset({"direction", "triple_barrier"})
+#: Model outputs read as the probability of an up move (direction, tripleBarrier).
+PROBABILITY_KINDS = frozenset(k.value for k in CLASSIFICATION_TARGETS)
 #: Model outputs read as a forecast of the return itself.
-FORECAST_KINDS = frozenset({"return"})
+FORECAST_KINDS = frozenset(k.value for k in TRADABLE_TARGETS - CLASSIFICATION_TARGETS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +120,7 @@ def signal_positions(
     """How a model's output becomes a position: the one rule training and serving share.
 
     ``kind`` is the target kind (a string or the spec's enum). Probabilities of an up move
-    (``direction``, ``triple_barrier``) go long above ``0.5 + band``, short below
+    (``direction``, ``tripleBarrier``) go long above ``0.5 + band``, short below
     ``0.5 - band`` and stay flat inside; a return forecast (``return``) goes long above
     ``band``, short below ``-band``. ``long_only`` turns shorts into flat (spot accounts).
     A NaN prediction (no model output for the row) is flat: no signal, no position.

@@ -40,15 +40,19 @@ CHANCE_AUC = 0.5
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
-    """One strategy on one period: its backtest and its prediction scores (may be empty)."""
+    """One strategy on one period: its backtest and its prediction scores (may be empty).
+
+    ``backtest`` is None for a target without a trading signal (volatility).
+    """
 
     name: str
-    backtest: BacktestResult
+    backtest: BacktestResult | None
     scores: Mapping[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
         """Backtest figures and scores in one flat mapping (for tables and the registry)."""
-        return {**self.backtest.metrics(), **self.scores}
+        figures = self.backtest.metrics() if self.backtest is not None else {}
+        return {**figures, **self.scores}
 
 
 @dataclass(frozen=True)
@@ -230,11 +234,17 @@ def beats_baselines(
     """
     reasons: list[str] = []
     mine = model.backtest
+    if mine is None:  # no trading signal: the prediction score is the whole comparison
+        if metric is not None:
+            reasons.extend(_score_reasons(model, baselines, metric))
+        return BaselineVerdict(passed=not reasons, reasons=tuple(reasons))
     for label, value in (("net Sharpe", mine.sharpe), ("net total return", mine.total_return)):
         if not math.isfinite(value):
             reasons.append(f"{model.name}: {label} is undefined")
     for base in baselines:
         theirs = base.backtest
+        if theirs is None:
+            continue
         for label, ours, other in (("net Sharpe", mine.sharpe, theirs.sharpe),
                                    ("net total return", mine.total_return, theirs.total_return)):
             if math.isfinite(ours) and math.isfinite(other) and not ours > other:

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from ... import storage
 from ...errors import TrainingError
 from ...specs.search import Direction
-from ...specs.trainingjob import TrainingJobSpec
 from .ledger import Ledger, TrialRecord
 from .space import SpaceFunction, candidate_from_config, make_sampler
 from .trial import TrialPayload, run_trial

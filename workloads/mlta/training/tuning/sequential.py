@@ -1,0 +1,73 @@
+"""The same trials without Ray: one candidate (a job without ``spec.search``), or a plain
+sequential Optuna study in this process (the baseline the Ray Tune search is measured
+against in tests/bench/bench_search.py). Trials go through the same ledger and evaluation as
+Ray Tune's, so their records and the trial table are identical in form.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..cv import Candidate, base_candidate
+from .ledger import TrialRecord
+from .search import SearchOutcome, TrialRow
+from .space import candidate_from_config, make_sampler, suggest
+from .trial import TrialPayload, evaluate
+
+
+def _row(number: int, record: TrialRecord, duration: float) -> TrialRow:
+    return TrialRow(trial_id=f"trial_{number:05d}", key=record.key, learner=record.learner,
+                    params=record.params, status="completed",
+                    rounds=int(record.reports[-1]["rounds"]), best_rounds=record.best_rounds,
+                    score=record.best_score, metrics=dict(record.best_metrics),
+                    duration_s=duration)
+
+
+def _run(payload: TrialPayload, candidates: list[Candidate]) -> SearchOutcome:
+    rows, records = [], {}
+    for number, candidate in enumerate(candidates):
+        started = time.monotonic()
+        record = evaluate(payload, candidate, lambda _result: None)
+        rows.append(_row(number, record, time.monotonic() - started))
+        records[record.key] = record
+    return SearchOutcome(rows=rows, records=records, direction=payload.direction)
+
+
+def run_single(payload: TrialPayload) -> SearchOutcome:
+    """``spec.model`` as the one trial."""
+    return _run(payload, [base_candidate(payload.spec)])
+
+
+def unflatten(params: dict[str, Any]) -> dict[str, Any]:
+    """``{"learner": l, "l/p": v}`` -> ``{"learner": l, "l": {"p": v}}`` (as Ray Tune does)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if "/" in key:
+            head, tail = key.split("/", 1)
+            out.setdefault(head, {})[tail] = value
+        else:
+            out[key] = value
+    return out
+
+
+def run_sequential(payload: TrialPayload, search_root: str = "") -> SearchOutcome:
+    """``spec.search`` as a sequential Optuna study (no Ray, no pruning). ``search_root`` is
+    unused (the payload's ledger holds the records): the signature is a search runner's."""
+    import optuna
+
+    spec = payload.spec
+    assert spec.search is not None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction=payload.direction.value, sampler=make_sampler(spec))
+    rows, records = [], {}
+    for number in range(spec.search.trials):
+        trial = study.ask()
+        suggest(trial, spec)
+        candidate = candidate_from_config(spec, unflatten(trial.params))
+        started = time.monotonic()
+        record = evaluate(payload, candidate, lambda _result: None)
+        study.tell(trial, record.best_score)
+        rows.append(_row(number, record, time.monotonic() - started))
+        records[record.key] = record
+    return SearchOutcome(rows=rows, records=records, direction=payload.direction)
