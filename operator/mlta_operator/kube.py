@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any, NamedTuple, Protocol
 
 from mlta.errors import BackendError
@@ -19,7 +20,8 @@ def api_client() -> Any:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        # KUBECONFIG as it is now: the client library reads it once, when it is first imported.
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
     api = client.ApiClient()
     if not api.configuration.verify_ssl:
         # The kubeconfig itself asked for no verification (the local control plane); say it

@@ -68,32 +68,30 @@ class Backoff:
 
 
 class StatusWriter:
-    """Writes a CR's status and remembers the result until the watch has caught up.
+    """Writes a CR's status and remembers it until the watch has caught up.
 
-    The live body kopf hands the loop lags behind our own writes by one watch event; reading
-    it right after a write would see the old status. So the loop reads :meth:`fresh`: the
-    live body, unless it is still one that a write of ours has replaced.
+    The live body kopf hands the loop lags behind our own writes by a watch event or more
+    (and an event of someone else's earlier write, kopf adding its finalizer, can arrive
+    after our write's response). The operator is the only writer of status, so until the
+    live body shows the status we last stored, :meth:`fresh` is the live body with that
+    status: spec and metadata as the watch says, status as we know it is.
     """
 
     def __init__(self, cluster: Cluster, ref: Ref) -> None:
         self.cluster, self.ref = cluster, ref
-        self.latest: dict[str, Any] | None = None
-        self._replaced: set[str] = set()
+        self.latest: dict[str, Any] | None = None   # status as our last write stored it
 
     def fresh(self, live: dict[str, Any]) -> dict[str, Any]:
         if self.latest is None:
             return live
-        if _version(live) in self._replaced:
-            return self.latest
-        self.latest, self._replaced = None, set()  # the watch caught up (or someone else wrote)
-        return live
+        if (live.get("status") or {}) == self.latest:
+            self.latest = None  # the watch caught up
+            return live
+        return {**live, "status": self.latest}
 
-    def write(self, base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    def write(self, patch: dict[str, Any]) -> dict[str, Any]:
         stored = self.cluster.patch_status(self.ref.kind, self.ref.namespace, self.ref.name, patch)
-        self._replaced.add(_version(base))
-        if self.latest is not None:
-            self._replaced.add(_version(self.latest))
-        self.latest = stored
+        self.latest = dict(stored.get("status") or {})
         return stored
 
 
@@ -110,13 +108,9 @@ class _RecordingCluster:
                      status: dict[str, Any]) -> dict[str, Any]:
         if Ref(kind, namespace, name) != self._writer.ref:
             return self._cluster.patch_status(kind, namespace, name, status)
-        stored = self._writer.write(self.base, status)
+        stored = self._writer.write(status)
         self.base = stored
         return stored
-
-
-def _version(body: dict[str, Any]) -> str:
-    return str((body.get("metadata") or {}).get("resourceVersion", ""))
 
 
 def reconcile_and_write(body: dict[str, Any], ctx: Context, reconcile: Reconciler,
@@ -134,7 +128,7 @@ def reconcile_and_write(body: dict[str, Any], ctx: Context, reconcile: Reconcile
             old = dict(recording.base.get("status") or {})
             patch = cond.status_patch(old, outcome.status)
             if patch:
-                writer.write(recording.base, patch)
+                writer.write(patch)
             metrics.record_phase(kind, meta["namespace"], meta["name"],
                                  outcome.status.get("phase", cond.Phase.PENDING))
             result = "ok"

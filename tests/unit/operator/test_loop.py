@@ -248,10 +248,14 @@ def test_status_writer_prefers_its_own_write_until_the_watch_catches_up() -> Non
     writer = StatusWriter(w.cluster, ref)
     live = w.body(ref)
     assert writer.fresh(live) is live
-    stored = writer.write(live, {"phase": "Progressing"})
-    assert writer.fresh(live) == stored                    # the view is older than our write
-    again = writer.write(stored, {"message": "m"})
-    assert writer.fresh(stored) == again                   # still older
+    writer.write({"phase": "Progressing"})
+    seen = writer.fresh(live)                                   # the view is older than our write
+    assert seen["status"] == {"phase": "Progressing"} and seen["metadata"] == live["metadata"]
+    w.cluster.update_spec("DataPipeline", "prices", {**DP_SPEC, "quality": {"policy": "warn"}})
+    writer.write({"message": "m"})
+    edited = {**live, "metadata": {**live["metadata"], "generation": 2}}  # an event from between
+    seen = writer.fresh(edited)
+    assert seen["metadata"]["generation"] == 2 and seen["status"] == {"phase": "Progressing", "message": "m"}
     newer = w.body(ref)
     assert writer.fresh(newer) is newer and writer.latest is None  # caught up
 
