@@ -16,10 +16,10 @@ import pytest
 
 from mlta.local.controlplane import ControlPlane
 from mlta.registry import read_metadata
-from tests.e2e.conftest import METRICS_PORT, REPO, kubectl
+from tests.e2e.conftest import OPERATOR_NAMESPACE, REPO, kubectl
 from tests.support.ray_cluster import RayCluster, wait_for
 
-NS = "e2e"
+NS = OPERATOR_NAMESPACE
 KINDS = "datapipelines,trainingjobs,modeldeployments"
 
 
@@ -101,8 +101,8 @@ def test_predictions_follow_the_split(applied: list[dict[str, Any]], ray_cluster
 
 
 @pytest.mark.e2e
-def test_operator_serves_prometheus_metrics(applied: list[dict[str, Any]]) -> None:
-    text = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+def test_operator_serves_prometheus_metrics(applied: list[dict[str, Any]], metrics_port: int) -> None:
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
     assert 'mlta_reconcile_total{kind="DataPipeline",result="ok"}' in text
     ready = ('mlta_resource_phase{kind="ModelDeployment",name="direction-ab",namespace="e2e",'
              'phase="Ready"} 1.0')
