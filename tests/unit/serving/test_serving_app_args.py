@@ -77,7 +77,7 @@ def test_a_version_that_failed_its_gate_is_refused_unless_the_variant_opts_in(
                              reasons=["lockbox AUC is 0.49, the gate needs >= 0.52"])
     registry.write_metadata(uris[0], meta.model_copy(update={"gate": gate}))
     wire = _args(*uris)
-    with pytest.raises(ServingError, match="'champion': m v1 failed its gate: lockbox AUC is 0.49"):
+    with pytest.raises(ServingError, match=r"'champion': m v1 failed its gate: lockbox AUC is 0\.49"):
         build_app(wire)
     wire["variants"][0]["allowFailedGate"] = True
     assert parse_args(wire).variants[0].allow_failed_gate is True

@@ -49,7 +49,8 @@ def comparison_lines(meta: registry.ModelVersionMetadata) -> list[str]:
     baselines = meta.evaluation.get("baselines", {})
     shown = [c for c in COLUMNS if c in lockbox]
     header = "      " + f"{'lockbox':16}" + "".join(f"{c:>13}" for c in shown)
-    lines = [header, "      " + f"{meta.model_type:16}" + "".join(f"{_fmt(lockbox.get(c)):>13}" for c in shown)]
+    model_row = "".join(f"{_fmt(lockbox.get(c)):>13}" for c in shown)
+    lines = [header, "      " + f"{meta.model_type:16}" + model_row]
     for name, figures in baselines.items():
         row = figures.get("lockbox", {})
         lines.append("      " + f"{name:16}" + "".join(f"{_fmt(row.get(c)):>13}" for c in shown))
