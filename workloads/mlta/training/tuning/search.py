@@ -155,7 +155,10 @@ def _tuner(payload: TrialPayload, path: str, fs: Any) -> tune.Tuner:
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler,
             num_samples=search.trials, max_concurrent_trials=search.concurrent_trials,
-            time_budget_s=search.timeout_seconds),
+            time_budget_s=search.timeout_seconds,
+            # Every trial needs the same resources, so a worker that finished one takes the
+            # next: no Python process (and no learner import) per trial.
+            reuse_actors=True),
         run_config=tune.RunConfig(
             name=EXPERIMENT, storage_path=path, storage_filesystem=fs,
             failure_config=tune.FailureConfig(max_failures=0), callbacks=callbacks, verbose=0),
@@ -169,6 +172,9 @@ def run_search(payload: TrialPayload, search_root: str) -> SearchOutcome:
         raise TrainingError("run_search needs spec.search")
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter honours verbose=0
+    # Tune's own per-trial JSON/CSV/TensorBoard result files: the ledger and the trial table
+    # hold what matters, and writing those on every report costs each trial time.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
