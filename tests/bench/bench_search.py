@@ -5,8 +5,11 @@ Run:  .venv/bin/python tests/bench/bench_search.py [--trials 32] [--bars 4000] [
 One Gold set (the DataPipeline job on the sample source, default features minus the
 candlestick flags) and one search spec: LightGBM, XGBoost and CatBoost, the realized
 volatility target (the sample generator's volatility regimes make it learnable, so the
-scores mean something), walk-forward correlation as the metric. Three runs, in this
-process, each with a fresh trial ledger (no replays):
+scores mean something), walk-forward correlation as the metric. The random sampler draws
+the same candidates whatever order results come back in, so all three runs train the same
+trials (TPE would adapt to each run's results and make the runs incomparable: one CatBoost
+trial of depth 8 costs ten LightGBM ones). Three runs, in this process, each with a fresh
+trial ledger (no replays):
 
 1. sequential Optuna in this process (the same trials, one after the other, no pruning);
 2. Ray Tune with 2 concurrent trials on a local Ray with 2 CPUs, no pruning;
@@ -56,6 +59,7 @@ def spec(trials: int, rounds: int, pruning: bool) -> TrainingJobSpec:
         "validation": {"folds": 3, "testFraction": 0.15, "embargoBars": 12},
         "features": {"exclude": ["f_cdl*"]}, "model": {"numBoostRound": rounds},
         "search": {"trials": trials, "concurrentTrials": 2, "seed": 7, "metric": "correlation",
+                   "sampler": "random",
                    "learners": ["lightgbm", "xgboost", "catboost"],
                    "pruning": {"enabled": pruning, "reportEveryRounds": 10, "graceRounds": 10,
                                "reductionFactor": 3}}})
