@@ -150,6 +150,13 @@ def test_bad_frames_are_data_errors(change: Any, message: str) -> None:
     assert message in str(info.value)
 
 
+def test_no_feature_columns_is_a_data_error() -> None:
+    """A dataset without features says so, not that features.exclude removed them."""
+    with pytest.raises(DataError, match="no feature columns") as info:
+        prepare(make_gold_frame(), [], small_spec())
+    assert "exclude" not in str(info.value)
+
+
 @pytest.mark.parametrize(("validation", "field"), [
     ({"minTrainRows": 700}, "validation.minTrainRows"),
     ({"lockboxFraction": 0.49, "folds": 4, "testFraction": 0.249, "purgeBars": 10},

@@ -66,8 +66,6 @@ def select_features(columns: list[str], exclude: list[str]) -> list[str]:
 def _check_frame(frame: pd.DataFrame, feature_columns: list[str]) -> None:
     import pandas as pd
 
-    if not feature_columns:
-        raise DataError("no feature columns to train on", hint="configure features in the DataPipeline")
     missing = [c for c in ("symbol", "close_time", "close", *feature_columns) if c not in frame.columns]
     if missing:
         raise DataError(f"dataset lacks column(s) {missing}",
@@ -117,6 +115,8 @@ def prepare(frame: pd.DataFrame, feature_columns: list[str], spec: TrainingJobSp
 
     from ..features import labels
 
+    if not feature_columns:
+        raise DataError("no feature columns to train on", hint="configure features in the DataPipeline")
     columns = select_features(list(feature_columns), spec.features.exclude)
     _check_frame(frame, columns)
     data = frame.reset_index(drop=True)
