@@ -204,6 +204,24 @@ def test_check_layout_names_the_window_and_the_fix() -> None:
     check_layout(dataclasses.replace(regression, y=constant), 50)  # one value is fine there
 
 
+def test_a_lockbox_shorter_than_the_horizon_names_lockbox_fraction() -> None:
+    """The last ``horizon`` bars have no label: a lockbox of fewer bars has none at all, and
+    the fix is a larger lockbox (the dead band has nothing to do with it)."""
+    spec = small_spec(target={"horizon": 12}, validation={"lockboxFraction": 0.02})
+    with pytest.raises(TrainingError, match="the lockbox has no labelled rows") as info:
+        prepare(make_gold_frame(), FEATURES, spec)
+    assert "raise validation.lockboxFraction" in str(info.value)
+
+
+def test_a_test_fold_without_labels_is_named() -> None:
+    data = prepare(make_gold_frame(), FEATURES, small_spec())
+    y = data.y.copy()
+    y[data.layout.folds[1].test] = np.nan
+    with pytest.raises(TrainingError, match="fold 1 has no labelled test rows") as info:
+        check_layout(dataclasses.replace(data, y=y), 50)
+    assert "validation.testFraction" in str(info.value)
+
+
 def test_a_one_class_target_fails_prepare_naming_the_dead_band() -> None:
     frame = make_gold_frame()
     rising = frame.assign(close=frame.groupby("symbol")["close"].transform(

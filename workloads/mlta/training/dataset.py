@@ -169,7 +169,13 @@ def check_layout(data: Prepared, min_rows: int) -> None:
         if data.objective is Objective.BINARY and len(np.unique(y)) < 2:
             raise TrainingError(f"{name}: the training labels hold one class only",
                                 hint="lower target.deadBand or train on a longer period")
-    scored = [rows for rows in (f.test for f in data.layout.folds)] + [data.layout.lockbox.test]
-    if any(not labelled[rows].any() for rows in scored):
-        raise TrainingError("a test fold or the lockbox has no labelled rows",
-                            hint="lower target.deadBand or train on a longer period")
+    for fold in data.layout.folds:
+        if not labelled[fold.test].any():
+            raise TrainingError(f"fold {fold.number} has no labelled test rows",
+                                hint="raise validation.testFraction, lower target.deadBand or "
+                                     "train on a longer period")
+    if not labelled[data.layout.lockbox.test].any():
+        # The last target.horizon bars have no label, so a lockbox that short has none at all.
+        raise TrainingError("the lockbox has no labelled rows",
+                            hint="raise validation.lockboxFraction (the last target.horizon bars "
+                                 "have no label), lower target.deadBand or train on a longer period")
