@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from small_jobs import small_prepared, small_spec
 
+from mlta.errors import TrainingError
 from mlta.specs.learners import LightGBMParams, ModelType
 from mlta.specs.search import Direction, SearchMetric
 from mlta.training.adapters.base import fit
@@ -185,3 +186,12 @@ def test_candidate_params_are_validated_by_the_learners_model() -> None:
         num_leaves=9)
     with pytest.raises(ValueError):
         Candidate(ModelType.LIGHTGBM, {"num_leaves": 1}).params_model()
+
+
+def test_a_selection_that_keeps_no_column_names_the_setting() -> None:
+    """Not a learner error about "model.lightgbm" from every trial: the selection is wrong."""
+    spec = small_spec(features={"selection": {"varianceThreshold": 1e9}})
+    data = small_prepared(spec)
+    with pytest.raises(TrainingError, match="fold 0: feature selection kept no column") as info:
+        fold_columns(data, spec)
+    assert "features.selection" in str(info.value)
