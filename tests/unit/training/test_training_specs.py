@@ -7,6 +7,7 @@ refuses is refused by the range model too, and one it accepts is accepted.
 
 from __future__ import annotations
 
+import pickle
 from enum import Enum
 from typing import Any
 
@@ -169,6 +170,18 @@ def test_range_models_read_exclusive_upper_bounds_and_refuse_unions() -> None:
         rng.model_validate({"type": "float", "low": 0.1, "high": 1.0})
     with pytest.raises(TypeError, match="must be one type or None"):
         _value_type(OddParams.model_fields["either"])
+
+
+def test_a_spec_with_ranges_pickles() -> None:
+    """The generated models are importable by name: OptunaSearch pickles its space (and so
+    the spec) when it saves the search state."""
+    spec = TrainingJobSpec.model_validate({
+        "dataPipeline": "dp", "search": {"trials": 2, "learners": list(t.value for t in ModelType),
+                                         "space": {t.value: {} for t in ModelType}}})
+    spec.search.space.lightgbm = LEARNER_SPACES[ModelType.LIGHTGBM].model_validate(  # type: ignore[union-attr]
+        {"numLeaves": {"type": "int", "low": 4, "high": 8}, "extraTrees": {
+            "type": "categorical", "choices": [True]}})
+    assert pickle.loads(pickle.dumps(spec)) == spec
 
 
 # --- the search spec ---------------------------------------------------------------------
