@@ -320,3 +320,27 @@ def test_a_candidate_proposed_again_is_replayed(tmp_path: Path) -> None:
     outcome = run_sequential(_payload(spec, tmp_path))
     assert len(outcome.rows) == 3 and len(outcome.records) == 1
     assert len({(r.key, r.score) for r in outcome.rows}) == 1
+
+
+def _poisoned(data: Prepared) -> Prepared:
+    """Data XGBoost refuses (an infinite feature value); LightGBM trains on it."""
+    X = data.X.copy()
+    X[data.layout.folds[0].train[:3], 1] = np.inf
+    return dataclasses.replace(data, X=X)
+
+
+def test_a_crashing_trial_is_recorded_failed_and_the_search_goes_on(tmp_path: Path) -> None:
+    """As under Ray Tune: the failed trial is a row with its error, the budget is spent."""
+    spec = _search_spec(trials=6, learners=["lightgbm", "xgboost"], sampler="random", seed=1)
+    outcome = run_sequential(_payload(spec, tmp_path, _poisoned(small_prepared(spec))))
+    assert len(outcome.rows) == 6
+    failed = [r for r in outcome.rows if r.status == "failed"]
+    completed = [r for r in outcome.rows if r.status == "completed"]
+    assert failed and completed
+    assert {r.learner for r in failed} == {"xgboost"} and {r.learner for r in completed} == {"lightgbm"}
+    for row in failed:
+        assert "XGBoost failed" in row.error and "inf" in row.error
+        assert row.score is None and row.best_rounds is None and row.rounds == 0
+        assert row.key not in outcome.records
+    assert outcome.errors == [r.error for r in failed]
+    assert set(outcome.records) == {r.key for r in completed}
