@@ -144,15 +144,25 @@ def _range_model(owner: str, field: str, info: FieldInfo) -> type[SpecModel]:
                         __doc__=f"Search range of {field}: {what}", **fields)
 
 
+def _importable(model: type[SpecModel]) -> type[SpecModel]:
+    """Bind a generated model to its name in this module, where pickle looks classes up: the
+    search's saved state (OptunaSearch pickles its space, which holds the spec) and Ray's
+    object store need every class of the spec to be importable by name."""
+    if model.__name__ in globals():
+        raise TypeError(f"generated spec model {model.__name__} would shadow another")
+    globals()[model.__name__] = model
+    return model
+
+
 def _space_model(model_type: ModelType) -> type[SpecModel]:
     params = LEARNER_PARAMS[model_type]
     fields: dict[str, Any] = {}
     for field, info in params.model_fields.items():
-        rng = _range_model(params.__name__, field, info)
+        rng = _importable(_range_model(params.__name__, field, info))
         fields[field] = (rng | None, Field(default=None, description=f"Range of {info.description}"))
-    return create_model(f"{params.__name__.removesuffix('Params')}Space", __base__=SpecModel,
-                        __doc__=f"Search space of {model_type.value}: a range per hyperparameter.",
-                        **fields)
+    return _importable(create_model(
+        f"{params.__name__.removesuffix('Params')}Space", __base__=SpecModel,
+        __doc__=f"Search space of {model_type.value}: a range per hyperparameter.", **fields))
 
 
 #: The generated space model of each learner.

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..errors import TrainingError
 from ..specs.learners import LEARNER_PARAMS, ModelType
 from ..specs.search import Direction, SearchMetric
 from ..specs.trainingjob import BacktestSpec, TrainingJobSpec
@@ -74,11 +75,17 @@ def fold_columns(data: Prepared, spec: TrainingJobSpec) -> list[np.ndarray]:
 
     from ..features.selection import fit_selector
 
+    names = [f"fold {f.number}" for f in data.layout.folds] + ["the final model"]
     out = []
-    for rows in windows:
+    for name, rows in zip(names, windows, strict=True):
         train = rows[data.labelled[rows]]
         frame = pd.DataFrame(data.X[train], columns=data.feature_names)
         fitted = fit_selector(frame, data.y[train], selection)
+        if not fitted.columns:
+            raise TrainingError(f"{name}: feature selection kept no column of "
+                                f"{len(data.feature_names)}",
+                                hint="loosen features.selection (a lower varianceThreshold, a "
+                                     "higher correlationThreshold)")
         keep = set(fitted.columns)
         out.append(np.array([i for i, n in enumerate(data.feature_names) if n in keep], dtype=np.int64))
     return out

@@ -66,8 +66,6 @@ def select_features(columns: list[str], exclude: list[str]) -> list[str]:
 def _check_frame(frame: pd.DataFrame, feature_columns: list[str]) -> None:
     import pandas as pd
 
-    if not feature_columns:
-        raise DataError("no feature columns to train on", hint="configure features in the DataPipeline")
     missing = [c for c in ("symbol", "close_time", "close", *feature_columns) if c not in frame.columns]
     if missing:
         raise DataError(f"dataset lacks column(s) {missing}",
@@ -117,6 +115,8 @@ def prepare(frame: pd.DataFrame, feature_columns: list[str], spec: TrainingJobSp
 
     from ..features import labels
 
+    if not feature_columns:
+        raise DataError("no feature columns to train on", hint="configure features in the DataPipeline")
     columns = select_features(list(feature_columns), spec.features.exclude)
     _check_frame(frame, columns)
     data = frame.reset_index(drop=True)
@@ -169,7 +169,13 @@ def check_layout(data: Prepared, min_rows: int) -> None:
         if data.objective is Objective.BINARY and len(np.unique(y)) < 2:
             raise TrainingError(f"{name}: the training labels hold one class only",
                                 hint="lower target.deadBand or train on a longer period")
-    scored = [rows for rows in (f.test for f in data.layout.folds)] + [data.layout.lockbox.test]
-    if any(not labelled[rows].any() for rows in scored):
-        raise TrainingError("a test fold or the lockbox has no labelled rows",
-                            hint="lower target.deadBand or train on a longer period")
+    for fold in data.layout.folds:
+        if not labelled[fold.test].any():
+            raise TrainingError(f"fold {fold.number} has no labelled test rows",
+                                hint="raise validation.testFraction, lower target.deadBand or "
+                                     "train on a longer period")
+    if not labelled[data.layout.lockbox.test].any():
+        # The last target.horizon bars have no label, so a lockbox that short has none at all.
+        raise TrainingError("the lockbox has no labelled rows",
+                            hint="raise validation.lockboxFraction (the last target.horizon bars "
+                                 "have no label), lower target.deadBand or train on a longer period")

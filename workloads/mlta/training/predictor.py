@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import registry, storage
-from ..errors import ServingError, TrainingError
+from ..errors import ServingError, StorageError, TrainingError
 from ..specs.learners import ModelType
 from .adapters import ModelAdapter, Objective, get_adapter
 from .ensembles import Combiner, to_margin
@@ -133,14 +133,19 @@ def load_predictor(model_uri: str, expected_version: str | None = None) -> Predi
                            hint="re-register the model with its feature columns")
     objective = objective_for(metadata.target)
     members = []
-    for info in metadata.member_list():
+    for number, info in enumerate(metadata.member_list()):
         try:
             learner = ModelType(info.learner)
         except ValueError as exc:
             raise ServingError(f"{metadata.name}/{metadata.version}: learner {info.learner!r} is "
                                f"not one of {[t.value for t in ModelType]}") from exc
         adapter = get_adapter(learner, objective=objective, num_threads=1)
-        model = adapter.load(storage.join(model_uri, info.artifact))
+        try:
+            model = adapter.load(storage.join(model_uri, info.artifact))
+        except (TrainingError, StorageError) as exc:  # corrupt, or missing
+            raise ServingError(f"{metadata.name}/{metadata.version}: member {number} "
+                               f"({learner.value}, {info.artifact}) cannot be loaded: {exc}",
+                               hint="re-register the model version") from exc
         members.append(Member(info, adapter, model, column_index(metadata.feature_columns,
                                                                  info.feature_columns)))
     combiner = Combiner.from_json(metadata.ensemble) if metadata.ensemble else None

@@ -11,6 +11,7 @@ the candidate (learner and hyperparameters), so this holds whatever Ray Tune rem
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,13 +94,17 @@ class Ledger:
             summary = storage.read_json(self._uri(key, ".json"))
             arrays = np.load(io.BytesIO(storage.read_bytes(self._uri(key, ".npz"))))
             predictions = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-        except (OSError, ValueError, KeyError) as exc:
+            return TrialRecord(
+                key=summary["key"], learner=summary["learner"], params=summary["params"],
+                reports=summary["reports"], best_rounds=int(summary["bestRounds"]),
+                best_score=float(summary["bestScore"]), best_metrics=summary["bestMetrics"],
+                best_per_fold=summary["bestPerFold"], duration_s=float(summary["durationS"]),
+                predictions=predictions)
+        # A damaged record is any of these: unreadable or invalid JSON (StorageError), a JSON
+        # value that is not a record (KeyError, TypeError), a truncated or foreign .npz
+        # (BadZipFile, ValueError, OSError).
+        except (StorageError, OSError, ValueError, KeyError, TypeError,
+                zipfile.BadZipFile) as exc:
             raise StorageError(f"trial record {key} under {self.root} is unreadable: {exc}",
                                hint="delete the search directory to start the search afresh"
                                ) from exc
-        return TrialRecord(
-            key=summary["key"], learner=summary["learner"], params=summary["params"],
-            reports=summary["reports"], best_rounds=int(summary["bestRounds"]),
-            best_score=float(summary["bestScore"]), best_metrics=summary["bestMetrics"],
-            best_per_fold=summary["bestPerFold"], duration_s=float(summary["durationS"]),
-            predictions=predictions)

@@ -10,6 +10,7 @@ import os
 import time
 from typing import Any
 
+from ...errors import MltaError
 from ..cv import Candidate, base_candidate
 from .ledger import TrialRecord
 from .search import SearchOutcome, TrialRow
@@ -54,21 +55,34 @@ def unflatten(params: dict[str, Any]) -> dict[str, Any]:
 
 def run_sequential(payload: TrialPayload, search_root: str = "") -> SearchOutcome:
     """``spec.search`` as a sequential Optuna study (no Ray, no pruning). ``search_root`` is
-    unused (the payload's ledger holds the records): the signature is a search runner's."""
+    unused (the payload's ledger holds the records): the signature is a search runner's. A
+    trial that raises an MltaError (the adapters turn learner failures into TrainingError) is
+    a failed row, as under Ray Tune, and the search goes on."""
     import optuna
 
     spec = payload.spec
     assert spec.search is not None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction=payload.direction.value, sampler=make_sampler(spec))
-    rows, records = [], {}
+    rows, records, errors = [], {}, []
     for number in range(spec.search.trials):
         trial = study.ask()
         suggest(trial, spec)
         candidate = candidate_from_config(spec, unflatten(trial.params))
         started = time.monotonic()
-        record = evaluate(payload, candidate, lambda _result: None)
+        try:
+            record = evaluate(payload, candidate, lambda _result: None)
+        except MltaError as exc:
+            # As under Ray Tune: a crashed trial is a failed row and the search goes on.
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            errors.append(error)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            rows.append(TrialRow(
+                trial_id=f"trial_{number:05d}", key=candidate.key, learner=candidate.learner.value,
+                params=candidate.params, status="failed", rounds=0, best_rounds=None, score=None,
+                metrics={}, duration_s=time.monotonic() - started, error=error))
+            continue
         study.tell(trial, record.best_score)
         rows.append(_row(number, record, time.monotonic() - started))
         records[record.key] = record
-    return SearchOutcome(rows=rows, records=records, direction=payload.direction)
+    return SearchOutcome(rows=rows, records=records, direction=payload.direction, errors=errors)
