@@ -71,5 +71,6 @@ def test_corrupt_artifact_is_a_serving_error(tmp_path: Path, candles: Path) -> N
     tiny = register_tiny_model(tmp_path.as_uri(), candles, name="m", version="v1",
                                kind="direction", features=["ret_1"])
     storage.write_bytes_atomic(storage.join(tiny.uri, "model.txt"), b"not a model")
-    with pytest.raises(ServingError, match=r"m/v1: member 0 \(lightgbm, model\.txt\) cannot be loaded: .*not a LightGBM model"):
+    with pytest.raises(ServingError,
+                       match=r"m/v1: member 0 \(lightgbm, model\.txt\) cannot be loaded: .*not a LightGBM"):
         LoadedModel.load(tiny.uri)
