@@ -29,9 +29,10 @@ from mlta.specs.modeldeployment import ModelDeploymentSpec
 from mlta.specs.serving import ServeUserConfig
 
 from . import conditions as cond
+from .conditions import ConditionType, Reason
 
 log = logging.getLogger(__name__)
-ROLLOUT = "Rollout"
+ROLLOUT = ConditionType.ROLLOUT
 
 
 def status_uri(storage_root: str, namespace: str, name: str) -> str:
@@ -108,10 +109,10 @@ def effective_weights(spec: ModelDeploymentSpec, status: dict[str, Any],
 
 
 def merge(spec: ModelDeploymentSpec, status: dict[str, Any], live: dict[str, Any] | None,
-          generation: int) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+          generation: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Status with the service's numbers and the rollout, and the Events to post."""
     out = dict(status)
-    events: list[tuple[str, str, str]] = []
+    events: list[tuple[str, str]] = []
     if live is None:
         return out, events
     variants = []
@@ -139,15 +140,15 @@ def _drift(spec: ModelDeploymentSpec, status: dict[str, Any], variants: list[dic
     conds = status.get("conditions") or []
     if drifted:
         message = f"feature drift above PSI {threshold:g}: " + "; ".join(drifted[:10])
-        conds = cond.set_condition(conds, cond.DEGRADED, True, "FeatureDrift", message,
+        conds = cond.set_condition(conds, cond.DEGRADED, True, Reason.FEATURE_DRIFT, message,
                                    generation)
     else:
-        conds = cond.set_condition(conds, cond.DEGRADED, False, "NoDrift", "", generation)
-    return {**status, "conditions": conds, "phase": cond.derive_phase(conds)}
+        conds = cond.set_condition(conds, cond.DEGRADED, False, Reason.NO_DRIFT, "", generation)
+    return {**status, "conditions": conds, "phase": str(cond.derive_phase(conds))}
 
 
 def _rollout(spec: ModelDeploymentSpec, status: dict[str, Any], live: dict[str, Any],
-             generation: int) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+             generation: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Record new decisions once per generation; apply them in auto mode."""
     from mlta.data.sources import enum_value
 
@@ -166,13 +167,14 @@ def _rollout(spec: ModelDeploymentSpec, status: dict[str, Any], live: dict[str, 
         if entry["decision"] in ("better", "worse"):
             entry["applied"] = mode == "auto"
             verb = {"better": "promoted", "worse": "rolled back"}[entry["decision"]]
-            reason = ("ChallengerPromoted" if entry["decision"] == "better"
-                      else "ChallengerRolledBack") if mode == "auto" else "ChallengerDecided"
+            reason = (Reason.CHALLENGER_PROMOTED if entry["decision"] == "better"
+                      else Reason.CHALLENGER_ROLLED_BACK) if mode == "auto" \
+                else Reason.CHALLENGER_DECIDED
             message = (f"challenger {name} is {entry['decision']} than {spec.champion_name()} "
                        f"after {entry['samples']} outcomes (mixture SPRT, ratio "
                        f"{entry['statistic']:.3g} >= {entry['threshold']:.3g}); "
                        + (f"{verb}" if mode == "auto" else "manual mode: traffic unchanged"))
-            events.append(("Normal", reason, message))
+            events.append((str(reason), message))
         tests.append(entry)
     decided = [t for t in tests if t.get("decision") in ("better", "worse")]
     state = "Idle" if not tests else "Testing"
@@ -182,7 +184,8 @@ def _rollout(spec: ModelDeploymentSpec, status: dict[str, Any], live: dict[str, 
     out = {**status, "rollout": {"mode": mode, "state": state, "generation": generation,
                                  "champion": spec.champion_name(), "tests": tests}}
     if events:
+        last_reason = Reason(events[-1][0])
         conds = cond.set_condition(out.get("conditions") or [], ROLLOUT, bool(decided),
-                                   events[-1][1], events[-1][2], generation)
+                                   last_reason, events[-1][1], generation)
         out["conditions"] = conds
     return out, events

@@ -40,7 +40,7 @@ def serve_args(
         deployment=name,
         variants=[
             ServedVariant(
-                name=v.name, weight=v.weight,
+                name=v.name, weight=v.weight, allow_failed_gate=v.allow_failed_gate,
                 model_uri=resolved[v.training_job]["modelUri"],
                 model_version=resolved[v.training_job]["modelVersion"],
             )

@@ -70,8 +70,8 @@ def test_auto_rollout_promotes_once_and_moves_the_weights() -> None:
     spec = _spec(rollout={"mode": "auto"})
     status, events = live.merge(spec, _status(), _live("better"), generation=4)
     assert status["rollout"]["state"] == "Promoted"
-    assert [e[1] for e in events] == ["ChallengerPromoted"]
-    assert "challenger challenger is better than champion" in events[0][2]
+    assert [e[0] for e in events] == ["ChallengerPromoted"]
+    assert "challenger challenger is better than champion" in events[0][1]
     rollout = next(c for c in status["conditions"] if c["type"] == "Rollout")
     assert rollout["status"] == "True"
     assert live.effective_weights(spec, status, 4) == {"champion": 0, "challenger": 100}
@@ -83,12 +83,12 @@ def test_auto_rollout_promotes_once_and_moves_the_weights() -> None:
 def test_worse_challenger_is_rolled_back_and_manual_only_reports() -> None:
     auto = _spec(rollout={"mode": "auto"})
     status, events = live.merge(auto, _status(), _live("worse"), generation=1)
-    assert status["rollout"]["state"] == "RolledBack" and events[0][1] == "ChallengerRolledBack"
+    assert status["rollout"]["state"] == "RolledBack" and events[0][0] == "ChallengerRolledBack"
     assert live.effective_weights(auto, status, 1) == {"champion": 100, "challenger": 0}
     manual = _spec()
     status, events = live.merge(manual, _status(), _live("better"), generation=1)
-    assert status["rollout"]["state"] == "Decided" and events[0][1] == "ChallengerDecided"
-    assert "manual mode: traffic unchanged" in events[0][2]
+    assert status["rollout"]["state"] == "Decided" and events[0][0] == "ChallengerDecided"
+    assert "manual mode: traffic unchanged" in events[0][1]
     assert live.effective_weights(manual, status, 1) == {"champion": 80, "challenger": 20}
     idle, _ = live.merge(manual, _status(), {"variants": {}}, generation=1)
     assert idle["rollout"]["state"] == "Idle"

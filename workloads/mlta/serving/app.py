@@ -46,11 +46,13 @@ def parse_args(args: dict[str, Any] | ServeAppArgs, check_models: bool = True) -
     validate_arms([Arm(v.name, v.weight) for v in parsed.variants])
     if check_models:
         for variant in parsed.variants:
-            _check_model(variant.name, variant.model_uri, variant.model_version)
+            _check_model(variant.name, variant.model_uri, variant.model_version,
+                         variant.allow_failed_gate)
     return parsed
 
 
-def _check_model(variant: str, model_uri: str, version: str) -> None:
+def _check_model(variant: str, model_uri: str, version: str, allow_failed_gate: bool = False
+                 ) -> None:
     try:
         meta = registry.read_metadata(model_uri)
     except (StorageError, ValidationError) as exc:
@@ -65,6 +67,10 @@ def _check_model(variant: str, model_uri: str, version: str) -> None:
     if kind not in TARGET_KINDS:
         raise ServingError(f"variant {variant!r}: target kind {kind!r} is not servable",
                            hint=f"supported: {', '.join(TARGET_KINDS)}")
+    if not meta.servable and not allow_failed_gate:
+        reasons = "; ".join(meta.gate.reasons) if meta.gate is not None else ""
+        raise ServingError(f"variant {variant!r}: {meta.name} {meta.version} failed its gate: "
+                           f"{reasons}", hint="set the variant's allowFailedGate to serve it anyway")
 
 
 def build_app(args: dict[str, Any]) -> serve.Application:

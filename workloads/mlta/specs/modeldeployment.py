@@ -29,6 +29,10 @@ class VariantSpec(SpecModel):
         min_length=1, description="TrainingJob (same namespace) whose model version to serve."
     )
     weight: int = Field(ge=0, le=100, description="Percent of traffic; all weights sum to 100.")
+    allow_failed_gate: bool = Field(
+        default=False,
+        description="Serve the TrainingJob's model version even though it failed its gate "
+                    "(e.g. a shadow or a known-weak challenger); off, such a version is refused.")
 
 
 class FeedType(str, Enum):

@@ -34,6 +34,8 @@ class ServedVariant(SpecModel):
     weight: int = Field(ge=0, le=100)
     model_uri: str = Field(description="Registry directory of the model version.")
     model_version: str
+    allow_failed_gate: bool = Field(default=False,
+                                    description="Serve the version even if it failed its gate.")
 
 
 class ServeAppArgs(SpecModel):
