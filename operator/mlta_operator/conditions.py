@@ -22,7 +22,12 @@ class ConditionType(StrEnum):
     PROGRESSING = "Progressing"
     DEGRADED = "Degraded"
     FAILED = "Failed"
-    ROLLOUT = "Rollout"  # ModelDeployment only: a sequential-test decision was made
+
+
+class DeploymentCondition(StrEnum):
+    """Conditions only a ModelDeployment carries, beside the four."""
+
+    ROLLOUT = "Rollout"  # a sequential-test decision about a challenger was made
 
 
 class Reason(StrEnum):
@@ -86,7 +91,7 @@ def now_iso() -> str:
 
 def set_condition(
     conditions: list[dict[str, Any]],
-    type_: ConditionType,
+    type_: ConditionType | DeploymentCondition,
     status: bool,
     reason: Reason | ReportedReason,
     message: str = "",

@@ -29,10 +29,10 @@ from mlta.specs.modeldeployment import ModelDeploymentSpec
 from mlta.specs.serving import ServeUserConfig
 
 from . import conditions as cond
-from .conditions import ConditionType, Reason
+from .conditions import DeploymentCondition, Reason
 
 log = logging.getLogger(__name__)
-ROLLOUT = ConditionType.ROLLOUT
+ROLLOUT = DeploymentCondition.ROLLOUT
 
 
 def status_uri(storage_root: str, namespace: str, name: str) -> str:

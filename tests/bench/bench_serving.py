@@ -166,14 +166,14 @@ async def _ws_latency(url: str, hub_last: int, step: int, count: int) -> float:
 def on_ray(world: World, body: bytes, n: int, haproxy: bool) -> dict[str, Any]:
     from tests.integration.test_serving_ray import _app, _put_apps
 
-    from mlta.serving.layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME, replica_env
+    from mlta.serving.layout import IMPORT_PATH, INGRESS_NAME, replica_env
 
     name, prefix = "mlta-bench", "/mlta/bench/md"
     with local_ray(num_cpus=2, haproxy=haproxy) as cluster:
         args = world.args(appName=name).to_wire()
         entry = {"name": name, "route_prefix": prefix, "import_path": IMPORT_PATH,
                  "args": args, "runtime_env": {"env_vars": replica_env()},
-                 "deployments": [{"name": INGRESS_NAME}, {"name": HUB_NAME}]}
+                 "deployments": [{"name": INGRESS_NAME}]}  # one replica, the hub inside
         _put_apps(cluster, entry, drop=name)
         wait_for(lambda: _app(name)(cluster) == "RUNNING", timeout=300, what="bench app")
         base = cluster.serve_url + prefix

@@ -64,13 +64,14 @@ def _app(name: str) -> Any:
 
 
 def _entry(world: World, config: dict[str, Any]) -> dict[str, Any]:
-    args = world.args(appName=APP, authEnabled=True,
+    # two service replicas: the hub is a deployment of its own (handles, leases)
+    args = world.args(appName=APP, authEnabled=True, replicas=2,
                       statusUri=world.lake + "/serving/test/ray/status.json",
                       monitoring={"intervalSeconds": 1, "minSamples": 10})
     return {"name": APP, "route_prefix": PREFIX, "import_path": IMPORT_PATH,
             "args": args.to_wire(),
             "runtime_env": {"env_vars": {"MLTA_CORRELATION_ID": "cid-ray", **replica_env()}},
-            "deployments": [{"name": INGRESS_NAME, "user_config": config},
+            "deployments": [{"name": INGRESS_NAME, "num_replicas": 2, "user_config": config},
                             {"name": HUB_NAME, "user_config": config}]}
 
 

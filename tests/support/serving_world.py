@@ -79,7 +79,8 @@ def build_world(root: Path, bars: int = 900, extra: int = 120) -> World:
     models = {}
     for name, kind in (("champion", "direction"), ("challenger", "return")):
         job = {"dataPipeline": "gold",
-               "model": {"params": {"numLeaves": 7, "minDataInLeaf": 30}, "numBoostRound": 20},
+               "model": {"type": "lightgbm", "numBoostRound": 20,
+                         "lightgbm": {"numLeaves": 7, "minDataInLeaf": 30}},
                "target": {"kind": kind, "horizon": 3},
                "validation": {"folds": 2, "testFraction": 0.2}}
         out = training.run(_envelope("TrainingJob", f"tj-{name}", lake, job,

@@ -74,7 +74,8 @@ def serve_application(spec: ModelDeploymentSpec, namespace: str, name: str,
                                      **replica_env()}},
         "deployments": [
             {"name": INGRESS_NAME, "num_replicas": spec.replicas, "user_config": live},
-            {"name": HUB_NAME, "user_config": live},
+            # a single service replica holds the hub itself (mlta.serving.app.build_app)
+            *([{"name": HUB_NAME, "user_config": live}] if spec.replicas > 1 else []),
         ],
     }
 

@@ -75,6 +75,11 @@ def test_serve_application_and_hash(settings) -> None:
     assert [(v.name, v.weight, v.model_version) for v in parsed.variants] == [
         ("champion", 80, "v3"), ("challenger", 20, "v1")]
     assert parsed.replicas == 2 and parsed.status_uri == "file:///lake/s.json"
+    assert [d["name"] for d in app["deployments"]] == ["service", "hub"]
+    single = ModelDeploymentSpec.model_validate({**spec.to_wire(), "replicas": 1})
+    one = serve.serve_application(single, "ns", "ab", serve.serve_args(single, "ns", "ab",
+                                                                       resolved, "c"))
+    assert [d["name"] for d in one["deployments"]] == ["service"]  # the hub lives inside
     assert app["deployments"][0] == {"name": "service", "num_replicas": 2,
                                      "user_config": ServeUserConfig().to_wire()}
     assert app["runtime_env"]["env_vars"]["RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD"] == "0"

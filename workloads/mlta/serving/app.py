@@ -74,12 +74,16 @@ def _check_model(variant: str, model_uri: str, version: str, allow_failed_gate: 
 
 
 def build_app(args: dict[str, Any]) -> serve.Application:
-    """Serve application builder: the ``service`` ingress bound to the ``hub``."""
+    """Serve application builder: the ``service`` ingress, bound to a ``hub`` deployment when
+    it has several replicas; a single replica holds the hub itself (no Ray hop per candle)."""
     from .deployments import Hub, ServiceDeployment
 
     parsed = parse_args(args)
     wire = parsed.to_wire()
     # @serve.deployment turns the classes into Deployments; mypy sees the plain classes.
+    service = cast(serve.Deployment, ServiceDeployment).options(name=INGRESS_NAME,
+                                                                num_replicas=parsed.replicas)
+    if parsed.replicas == 1:
+        return service.bind(wire)
     hub = cast(serve.Deployment, Hub).options(name=HUB_NAME).bind(wire)
-    service = cast(serve.Deployment, ServiceDeployment)
-    return service.options(name=INGRESS_NAME, num_replicas=parsed.replicas).bind(wire, hub)
+    return service.bind(wire, hub)

