@@ -27,8 +27,9 @@ class World:
     models: dict[str, dict[str, Any]]  # variant name -> TrainingJob outputs
 
     def args(self, **extra: Any) -> ServeAppArgs:
+        # tiny models on 900 sample candles do not beat buy and hold: serve them anyway
         variants = [ServedVariant(name=name, weight=w, model_uri=out["modelUri"],
-                                  model_version=out["modelVersion"])
+                                  model_version=out["modelVersion"], allow_failed_gate=True)
                     for (name, out), w in zip(self.models.items(), (80, 20), strict=True)]
         return ServeAppArgs.model_validate({
             "appName": "mlta-test-md", "namespace": "test", "deployment": "md",
