@@ -178,8 +178,8 @@ kind: ModelDeployment
 metadata: {name: direction-keys, namespace: e2e}
 spec:
   variants:
-    - {name: champion, trainingJob: lgbm-deep, weight: 50}
-    - {name: challenger, trainingJob: lgbm-fast, weight: 50}
+    - {name: champion, trainingJob: direction-search, weight: 50, allowFailedGate: true}
+    - {name: challenger, trainingJob: lgbm-fast, weight: 50, allowFailedGate: true}
   auth:
     secretName: md-keys
     keys: [{name: ops, scopes: [admin, predict]}]
