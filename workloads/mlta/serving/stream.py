@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import json
 import logging
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -38,13 +39,15 @@ router = APIRouter()
 log = logging.getLogger("mlta.serving")
 SLOW_CONSUMER = 1008
 AUTH_TIMEOUT_S = 10.0
+SUBSCRIBE_TIMEOUT_S = 15.0
 _ids = itertools.count(1)
+_REPLICA_TAG = uuid.uuid4().hex[:12]
 
 
 class Connection:
     def __init__(self, ws: WebSocket, maxsize: int) -> None:
         self.ws = ws
-        self.id = f"ws-{next(_ids)}"
+        self.id = f"ws-{_REPLICA_TAG}-{next(_ids)}"  # unique across replicas (origin filter)
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize)
         self.symbols: set[str] = set()
         self.key: str | None = None
@@ -75,6 +78,8 @@ class Fanout:
         self.service = service
         self.connections: dict[str, Connection] = {}
         self._task: asyncio.Task[None] | None = None
+        #: set once the hub confirmed the subscription: events from then on reach us
+        self.ready = asyncio.Event()
 
     def add(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
@@ -88,13 +93,17 @@ class Fanout:
         while self.connections:
             try:
                 async for event in self.service.hub.subscribe():
-                    if event.get("type") == "prediction":
+                    if event.get("type") == "subscribed":
+                        self.ready.set()
+                    elif event.get("type") == "prediction":
                         self.dispatch(event)
                     if not self.connections:
                         return
             except ServingError as exc:
                 log.warning("hub subscription ended", extra={"error": str(exc)[:300]})
                 await asyncio.sleep(0.5)
+            finally:
+                self.ready.clear()
 
     def dispatch(self, event: dict[str, Any]) -> None:
         symbol = event["symbol"]
@@ -204,6 +213,11 @@ async def _handle(conn: Connection, service: Service, text: str) -> None:
             if isinstance(message.get("key"), str):
                 conn.key = message["key"]
             conn.symbols = conn.symbols | wanted if kind == "subscribe" else conn.symbols - wanted
+            try:  # "subscribed" promises the predictions from now on: wait for the hub's word
+                await asyncio.wait_for(fanout_of(service).ready.wait(), SUBSCRIBE_TIMEOUT_S)
+            except TimeoutError as exc:
+                raise ServingError("the hub did not confirm the subscription",
+                                   hint="retry; check the deployment status") from exc
             conn.offer({"type": "subscribed", "symbols": sorted(conn.symbols)})
         elif kind == "candle":
             await service.throttle(conn.principal)
