@@ -141,3 +141,40 @@ def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MLTA_TRAIN_THREADS", "many")
     with pytest.raises(SpecError, match="MLTA_TRAIN_THREADS"):
         default_threads()
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("objective", list(Objective))
+def test_gain_importance_ranks_the_informative_features_first(learner: ModelType,
+                                                              objective: Objective,
+                                                              tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 4))
+    names = [*NAMES, "f_unused"]
+    X[:, 3] = 0.0  # constant: no split can use it
+    signal = 2.0 * X[:, 0] + X[:, 1]
+    y = (signal + 0.3 * rng.normal(size=600) > 0).astype(float) if objective is Objective.BINARY \
+        else signal + 0.1 * rng.normal(size=600)
+    adapter = get_adapter(learner, PARAMS[learner], objective=objective, num_threads=1)
+    model = fit(adapter, X, y, names, 30)
+    gain = adapter.gain_importance(model)
+    assert gain.shape == (4,) and gain.dtype == np.float64 and (gain >= 0).all()
+    assert gain[0] > gain[1] > gain[2] and gain[3] == 0.0
+    loaded = adapter.load(f"file://{tmp_path}/{adapter.save(model, f'file://{tmp_path}')}")
+    # text formats store gains rounded (LightGBM to ~7 digits)
+    np.testing.assert_allclose(adapter.gain_importance(loaded), gain, rtol=1e-5)
+
+
+LEARNER_MODULES = ("lightgbm", "xgboost", "catboost")
+
+
+def test_learner_libraries_are_imported_only_in_the_adapters() -> None:
+    """DESIGN.md: training/adapters/ is the only place a learner library is imported."""
+    import re
+
+    root = Path(__file__).resolve().parents[3] / "workloads" / "mlta"
+    pattern = re.compile(rf"^\s*(import|from)\s+({'|'.join(LEARNER_MODULES)})\b", re.M)
+    offenders = [str(path.relative_to(root)) for path in sorted(root.rglob("*.py"))
+                 if "training/adapters" not in path.as_posix() and not path.is_relative_to(
+                     root / "serving") and pattern.search(path.read_text())]
+    assert offenders == []

@@ -89,6 +89,12 @@ class LightGBMAdapter:
         out = model.predict(as_matrix(X), pred_contrib=True, num_threads=self.settings.num_threads)
         return np.asarray(out, dtype=np.float64)
 
+    def gain_importance(self, model: lgb.Booster) -> np.ndarray:
+        """Total gain of each feature's splits (``feature_importance("gain")``)."""
+        import numpy as np
+
+        return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
+
     def feature_names(self, model: lgb.Booster) -> list[str]:
         return list(model.feature_name())
 
