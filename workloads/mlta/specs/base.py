@@ -90,6 +90,9 @@ class CommonStatus(SpecModel):
     correlation_id: str | None = Field(
         default=None, description="Id that ties operator and job logs for this generation."
     )
+    attempt: int | None = Field(
+        default=None,
+        description="Resubmissions of this submission after its job died without a result.")
     message: str | None = Field(default=None, description="Last notable message.")
 
 

@@ -60,6 +60,7 @@ def trials_table(rows: list[TrialRow]) -> bytes:
         "status": [r.status for r in rows], "rounds": [r.rounds for r in rows],
         "best_rounds": [r.best_rounds for r in rows], "score": [r.score for r in rows],
         "duration_s": [r.duration_s for r in rows], "error": [r.error for r in rows],
+        "pid": [r.pid for r in rows],
     }
     for name in metric_names:
         columns[f"cv_{name}"] = [r.metrics.get(name) for r in rows]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 RECORDS = "trials"
+STARTS = "starts"
 
 
 @dataclass
@@ -63,6 +64,25 @@ class Ledger:
         np.savez(buffer, *record.predictions)
         storage.write_bytes_atomic(self._uri(record.key, ".npz"), buffer.getvalue())
         storage.write_json_atomic(self._uri(record.key, ".json"), record.summary())
+
+    def mark_start(self, key: str) -> None:
+        """Record that ``key`` starts training now (one small file per start: an audit trail
+        that shows a resumed search never trains a finished candidate again)."""
+        import uuid
+
+        storage.write_bytes_atomic(storage.join(self.root, STARTS, f"{key}.{uuid.uuid4().hex}"), b"")
+
+    def starts(self) -> dict[str, int]:
+        """How many times each candidate started training."""
+        import pyarrow.fs as pafs
+
+        fs, path = storage.resolve(storage.join(self.root, STARTS))
+        counts: dict[str, int] = {}
+        for info in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+            if info.type == pafs.FileType.File and not info.base_name.startswith("."):
+                key = info.base_name.split(".", 1)[0]
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def read(self, key: str) -> TrialRecord | None:
         """The record of ``key``, or None when that candidate has not finished."""

@@ -14,7 +14,6 @@ read while the job runs.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import storage
 from ...errors import TrainingError
+from ...specs.jobs import JobProgress
 from ...specs.search import Direction
 from .ledger import Ledger, TrialRecord
 from .space import SpaceFunction, candidate_from_config, make_sampler
@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-PROGRESS_PREFIX = "MLTA_PROGRESS "
 EXPERIMENT = "tune"
 
 
@@ -52,6 +51,7 @@ class TrialRow:
     metrics: dict[str, float]
     duration_s: float
     error: str = ""
+    pid: int | None = None   # the worker process that ran it
 
 
 @dataclass
@@ -70,8 +70,8 @@ class SearchOutcome:
 
 
 def progress_line(done: int, total: int, best: float | None, learner: str | None) -> str:
-    payload = {"trialsDone": done, "trialsTotal": total, "bestScore": best, "bestLearner": learner}
-    return PROGRESS_PREFIX + json.dumps(payload)
+    return JobProgress(trialsDone=done, trialsTotal=total, bestScore=best,
+                       bestLearner=learner).line()
 
 
 def _progress_callback(total: int, direction: Direction) -> tune.Callback:
@@ -155,7 +155,10 @@ def _tuner(payload: TrialPayload, path: str, fs: Any) -> tune.Tuner:
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler,
             num_samples=search.trials, max_concurrent_trials=search.concurrent_trials,
-            time_budget_s=search.timeout_seconds),
+            time_budget_s=search.timeout_seconds,
+            # Every trial needs the same resources, so a worker that finished one takes the
+            # next: no Python process (and no learner import) per trial.
+            reuse_actors=True),
         run_config=tune.RunConfig(
             name=EXPERIMENT, storage_path=path, storage_filesystem=fs,
             failure_config=tune.FailureConfig(max_failures=0), callbacks=callbacks, verbose=0),
@@ -169,6 +172,9 @@ def run_search(payload: TrialPayload, search_root: str) -> SearchOutcome:
         raise TrainingError("run_search needs spec.search")
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter honours verbose=0
+    # Tune's own per-trial JSON/CSV/TensorBoard result files: the ledger and the trial table
+    # hold what matters, and writing those on every report costs each trial time.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -205,7 +211,8 @@ def collect(grid: Any, payload: TrialPayload) -> SearchOutcome:
             status=status, rounds=int(metrics.get("rounds") or 0),
             best_rounds=metrics.get("best_rounds"),
             score=score if score is not None and abs(score) < 1e9 else None,
-            metrics=cv, duration_s=float(metrics.get("time_total_s") or 0.0), error=error))
+            metrics=cv, duration_s=float(metrics.get("time_total_s") or 0.0), error=error,
+            pid=int(metrics["pid"]) if metrics.get("pid") else None))
     rows.sort(key=lambda r: r.trial_id)
     log.info("search finished", extra={"trials": len(rows), "completed": len(records),
                                        "failed": len(errors)})

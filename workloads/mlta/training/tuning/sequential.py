@@ -6,6 +6,7 @@ Ray Tune's, so their records and the trial table are identical in form.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -22,7 +23,7 @@ def _row(number: int, record: TrialRecord, duration: float) -> TrialRow:
                     params=record.params, status="completed",
                     rounds=int(record.reports[-1]["rounds"]), best_rounds=record.best_rounds,
                     score=record.best_score, metrics=dict(record.best_metrics),
-                    duration_s=duration)
+                    duration_s=duration, pid=os.getpid())
 
 
 def _run(payload: TrialPayload, candidates: list[Candidate]) -> SearchOutcome:

@@ -85,6 +85,7 @@ def evaluate(payload: TrialPayload, candidate: Candidate,
         for result in done.reports:
             report(result)
         return done
+    ledger.mark_start(candidate.key)
     started = time.monotonic()
     evaluator = FoldEvaluator(payload.data, candidate, payload.columns, payload.metric,
                               payload.direction, payload.spec.backtest, payload.num_threads)
