@@ -178,3 +178,14 @@ def test_learner_libraries_are_imported_only_in_the_adapters() -> None:
                  if "training/adapters" not in path.as_posix() and not path.is_relative_to(
                      root / "serving") and pattern.search(path.read_text())]
     assert offenders == []
+
+
+def test_catboost_refusals_are_training_errors() -> None:
+    X, y = _data(n=100)
+    adapter = get_adapter(ModelType.CATBOOST)
+    with pytest.raises(TrainingError, match="CatBoost failed: Invalid length of feature_names"):
+        adapter.start(X, y, NAMES[:2])
+    run = adapter.start(X, np.ones(100), NAMES)
+    with pytest.raises(TrainingError, match="only one unique value") as info:
+        run.advance(2)
+    assert "model.catboost" in str(info.value)
