@@ -191,3 +191,11 @@ def test_catboost_refusals_are_training_errors() -> None:
     with pytest.raises(TrainingError, match="only one unique value") as info:
         run.advance(2)
     assert "model.catboost" in str(info.value)
+
+
+def test_a_learner_refusing_its_labels_while_growing_is_a_training_error() -> None:
+    # binary labels outside {0, 1}: XGBoost refuses them at its first update
+    X, _ = _data(n=80)
+    run = get_adapter(ModelType.XGBOOST, objective=Objective.BINARY).start(X, np.full(80, 2.0), NAMES)
+    with pytest.raises(TrainingError, match="XGBoost failed"):
+        run.advance(2)

@@ -54,11 +54,16 @@ class LightGBMRun:
         self.rounds = 0
 
     def advance(self, rounds: int) -> None:
+        import lightgbm as lgb
+
         check_rounds(rounds)
-        for _ in range(rounds):
-            # A True return means no split can improve the loss: later rounds add nothing.
-            self._booster.update()
-            self.rounds += 1
+        try:
+            for _ in range(rounds):
+                # A True return means no split can improve the loss: later rounds add nothing.
+                self._booster.update()
+                self.rounds += 1
+        except lgb.basic.LightGBMError as exc:
+            raise TrainingError(f"LightGBM failed: {exc}", hint="check model.lightgbm") from exc
 
     @property
     def model(self) -> lgb.Booster:

@@ -56,10 +56,16 @@ class XGBoostRun:
         self.rounds = 0
 
     def advance(self, rounds: int) -> None:
+        import xgboost as xgb
+
         check_rounds(rounds)
-        for _ in range(rounds):
-            self._booster.update(self._dtrain, self.rounds)
-            self.rounds += 1
+        try:
+            for _ in range(rounds):
+                self._booster.update(self._dtrain, self.rounds)
+                self.rounds += 1
+        except xgb.core.XGBoostError as exc:
+            raise TrainingError(f"XGBoost failed: {str(exc)[:2000]}",
+                                hint="check model.xgboost and the labels") from exc
 
     @property
     def model(self) -> xgb.Booster:
