@@ -64,6 +64,9 @@ INVALID = [
     ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
                     "{lambdaL1: {type: logFloat, low: 0, high: 3}}}}}",
      ["spec.search.space.lightgbm.lambdaL1.low", "low > 0"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{numLeaves: {type: int, low: 8, high: 64, log: true, step: 8}}}}}",
+     ["spec.search.space.lightgbm.numLeaves.step", "log-scale int range takes no step"]),
     ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {xgboost: "
                     "{maxDepth: {type: int, low: 2, high: 6}}}}}",
      ["spec.search.space.xgboost", "xgboost is not searched"]),
