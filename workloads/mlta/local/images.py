@@ -61,6 +61,9 @@ def _buildah(*args: str, quiet: bool = False) -> str:
     (STORAGE / "tmp").mkdir(parents=True, exist_ok=True)
     cmd = ["buildah", "--root", str(STORAGE / "storage"), "--runroot", str(STORAGE / "run"),
            "--storage-driver", "overlay", *args]
+    if args[0] == "bud":  # its network set-up would otherwise lock files in /etc/cni
+        cmd[cmd.index("bud") + 1:cmd.index("bud") + 1] = [
+            "--cni-config-dir", str(STORAGE / "cni"), "--network", "host"]
     res = subprocess.run(cmd, env=env, text=True, capture_output=quiet)
     if res.returncode != 0:
         detail = (res.stderr or "")[-3000:] if quiet else "see the output above"

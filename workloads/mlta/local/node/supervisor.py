@@ -150,9 +150,25 @@ def _kill_containers(daemons: set[int]) -> None:
         time.sleep(0.1)
 
 
+#: Paths the daemons write whatever their configuration says (the kubelet's device-plugin
+#: socket and /var/log/containers links, libcni's result cache, shim sockets under
+#: /run/containerd): each gets a fresh tmpfs in this mount namespace, so the host's stay as
+#: they are.
+PRIVATE_TMPFS = ("/run", "/var/lib", "/var/log")
+
+
+def private_mounts(layout: NodeLayout) -> None:
+    state = layout.state_dir.resolve()
+    for target in PRIVATE_TMPFS:
+        if state.is_relative_to(target):
+            raise RuntimeError(f"the node's state dir {state} is under {target}, which the node "
+                               "hides behind a tmpfs; set MLTA_CACHE_DIR elsewhere")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755,size=256m", "mlta-node", target],
+                       check=True)
+
+
 def run(layout: NodeLayout) -> int:
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755,size=64m", "mlta-node-run", "/run"],
-                   check=True)
+    private_mounts(layout)
     for key, value in (("net/ipv4/ip_forward", "1"), ("net/bridge/bridge-nf-call-iptables", "1")):
         Path("/proc/sys", key).write_text(value)  # this network namespace only
     procs: dict[str, subprocess.Popen[bytes]] = {}
