@@ -72,7 +72,8 @@ class KubeRayBackend:
         log.info("created RayJob %s", manifest["metadata"]["name"])
 
     def job_status(self, submission_id: str, namespace: str) -> JobStatus:
-        obj = self._get("rayjobs", namespace, kube_name(submission_id))
+        name = kube_name(submission_id)
+        obj = self._get("rayjobs", namespace, name)
         if obj is None:
             return JobStatus(JobState.MISSING, f"no RayJob for {submission_id}")
         status = obj.get("status") or {}
@@ -84,11 +85,31 @@ class KubeRayBackend:
         if status.get("jobDeploymentStatus") == "Failed" and not state.finished:
             state = JobState.FAILED
         message = status.get("message") or status.get("reason") or ""
-        result = self._result(status, submission_id) if state.finished else None
-        return JobStatus(state, message, result)
+        if not state.finished:
+            message = self._scheduling_problem(namespace, status) or message
+            return JobStatus(state, message)
+        return JobStatus(state, message, self._result(namespace, name, status, submission_id))
 
-    def _result(self, status: dict[str, Any], submission_id: str) -> JobResult | None:
-        """Read the job's MLTA_RESULT line through the RayJob cluster's dashboard."""
+    def _scheduling_problem(self, namespace: str, status: dict[str, Any]) -> str:
+        """Why the RayJob's cluster cannot start, when a pod of it cannot be scheduled."""
+        cluster = status.get("rayClusterName")
+        if not cluster:
+            return ""
+        for pod in kube.list_pods(namespace, f"ray.io/cluster={cluster}"):
+            for c in (pod.status.conditions or []) if pod.status else []:
+                if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable":
+                    return (f"pod {pod.metadata.name} cannot be scheduled: {c.message} "
+                            "(lower kuberay.head_cpu/head_memory or add nodes)")
+        return ""
+
+    def _result(self, namespace: str, name: str, status: dict[str, Any],
+                submission_id: str) -> JobResult | None:
+        """The job's MLTA_RESULT line: from the submitter pod's log (it follows the job's log
+        to the end and outlives the Ray cluster), else from the cluster's dashboard."""
+        for pod in kube.list_pods(namespace, f"job-name={name}"):
+            result = JobResult.from_logs(kube.pod_log(namespace, pod.metadata.name))
+            if result is not None:
+                return result
         url = status.get("dashboardURL")
         if not url:
             return None

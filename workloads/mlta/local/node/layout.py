@@ -22,6 +22,12 @@ def _net(var: str, default: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(os.environ.get(var, default))
 
 
+#: MLTA_NODE_*_CIDR override them (read once, at import: the supervisor inherits them).
+LINK_NET = _net("MLTA_NODE_LINK_CIDR", "10.213.0.0/30")
+POD_NET = _net("MLTA_NODE_POD_CIDR", "10.213.128.0/24")
+SERVICE_NET = _net("MLTA_NODE_SERVICE_CIDR", "10.213.64.0/24")
+
+
 @dataclass(frozen=True)
 class NodeLayout:
     """One single-node cluster: names, networks, directories and ports."""
@@ -30,9 +36,9 @@ class NodeLayout:
     netns: str = os.environ.get("MLTA_NODE_NETNS", "mlta-node")
     host_veth: str = "mlta-h0"
     node_veth: str = "mlta-n0"
-    link_net: ipaddress.IPv4Network = _net("MLTA_NODE_LINK_CIDR", "10.213.0.0/30")
-    pod_net: ipaddress.IPv4Network = _net("MLTA_NODE_POD_CIDR", "10.213.128.0/24")
-    service_net: ipaddress.IPv4Network = _net("MLTA_NODE_SERVICE_CIDR", "10.213.64.0/24")
+    link_net: ipaddress.IPv4Network = LINK_NET
+    pod_net: ipaddress.IPv4Network = POD_NET
+    service_net: ipaddress.IPv4Network = SERVICE_NET
     apiserver_port: int = 6443
     cgroup_root: str = "mlta-node"
 
