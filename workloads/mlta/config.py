@@ -117,6 +117,13 @@ class KubeRaySettings(_Section):
     # RayJob activeDeadlineSeconds: KubeRay fails a job still unfinished after this; 0 = none.
     job_deadline_seconds: int = Field(default=0, ge=0)
 
+    @field_validator("head_cpu", "head_memory", "worker_cpu", "worker_memory", "submitter_cpu",
+                     "submitter_memory", mode="before")
+    @classmethod
+    def _quantity_as_text(cls, value: Any) -> Any:
+        """MLTA_KUBERAY__HEAD_CPU=2 arrives as the YAML number 2: a quantity all the same."""
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
 
 class Settings(_Section):
     env: str = Field(default="development", pattern="^(development|testing|production)$")

@@ -134,7 +134,7 @@ def build_dockerfile(name: str) -> Image:
     ca_args = ["--volume", f"{ca}:/run/mlta-build-ca.crt:ro",
                "--build-arg", "PIP_CERT=/run/mlta-build-ca.crt"] if ca.exists() else []
     tag = f"localhost/mlta-build/{name}:{dockerfile_key(name)}"
-    _buildah("bud", "--isolation", "chroot", "--pull-never", "--layers=false", *ca_args,
+    _buildah("bud", "--isolation", "chroot", "--pull-never", "--layers", *ca_args,
              "--build-arg", f"BASE={base}", "-f", str(REPO / "images" / name / "Dockerfile"),
              "-t", tag, str(REPO))
     tmp = archive.with_suffix(".tmp")

@@ -206,8 +206,8 @@ def down(layout: NodeLayout | None = None, timeout: float = 90) -> list[str]:
     layout.supervisor_pid.unlink(missing_ok=True)
     problems = hostnet.remove(layout)
     shutil.rmtree(layout.run_dir, ignore_errors=True)
-    for p in problems:
-        log(f"could not undo: {p}")
+    for problem in problems:
+        log(f"could not undo: {problem}")
     log("node down; host changes undone" if not problems else "node down with leftovers")
     return problems
 
