@@ -76,7 +76,7 @@ def _hash_paths(h: hashlib._Hash, paths: list[Path]) -> None:
     for path in paths:
         files = [path] if path.is_file() else sorted(
             p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            and p.suffix != ".pyc")
+            and p.suffix != ".pyc" and not p.is_relative_to(REPO / "workloads" / "mlta" / "local"))
         for f in files:
             h.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes() + b"\0")
 
@@ -133,7 +133,9 @@ def build_dockerfile(name: str) -> Image:
     ca = Path("/etc/ssl/certs/ca-certificates.crt")
     ca_args = ["--volume", f"{ca}:/run/mlta-build-ca.crt:ro",
                "--build-arg", "PIP_CERT=/run/mlta-build-ca.crt"] if ca.exists() else []
-    tag = f"localhost/mlta-build/{name}:{dockerfile_key(name)}"
+    # One tag per image, never removed: its intermediate layers are buildah's layer cache (a
+    # source change rebuilds only the layers after the dependencies).
+    tag = f"localhost/mlta-build/{name}:latest"
     _buildah("bud", "--isolation", "chroot", "--pull-never", "--layers", *ca_args,
              "--build-arg", f"BASE={base}", "-f", str(REPO / "images" / name / "Dockerfile"),
              "-t", tag, str(REPO))
@@ -141,7 +143,9 @@ def build_dockerfile(name: str) -> Image:
     tmp.unlink(missing_ok=True)
     _buildah("push", "-q", tag, f"oci-archive:{tmp}:{ref}", quiet=True)
     tmp.rename(archive)
-    _buildah("rmi", tag, quiet=True)
+    for old in IMAGES.glob(f"{name}-*.oci.tar"):
+        if old != archive:
+            old.unlink()
     log(f"{name}: built in {time.monotonic() - start:.0f}s, {archive.stat().st_size / 2**20:.0f} MiB")
     return image
 
