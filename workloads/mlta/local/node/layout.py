@@ -9,8 +9,9 @@ exist only behind our veth pair, so traffic to them never leaves the machine.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..controlplane import CACHE, K8S_VERSION
@@ -114,3 +115,26 @@ class NodeLayout:
 
     def kubectl(self) -> list[str]:
         return [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}"]
+
+    def save(self) -> None:
+        """Write the layout next to the state, for the supervisor (and a later ``down``)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        doc = {f.name: str(getattr(self, f.name)) for f in fields(self)}
+        (self.state_dir / "layout.json").write_text(json.dumps(doc, indent=2))
+
+    @classmethod
+    def load(cls, state_dir: Path) -> NodeLayout:
+        doc = json.loads((state_dir / "layout.json").read_text())
+        kinds = {f.name: f.type for f in fields(cls)}
+        values: dict[str, object] = {}
+        for name, raw in doc.items():
+            kind = str(kinds.get(name))
+            if "IPv4Network" in kind:
+                values[name] = ipaddress.IPv4Network(raw)
+            elif kind in ("int", "<class 'int'>"):
+                values[name] = int(raw)
+            elif "Path" in kind:
+                values[name] = Path(raw)
+            else:
+                values[name] = raw
+        return cls(**values)  # type: ignore[arg-type]

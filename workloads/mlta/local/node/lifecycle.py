@@ -129,6 +129,7 @@ def up(layout: NodeLayout | None = None, *, build: bool = True, timeout: float =
             log("a previous node did not stop cleanly: taking it down first")
             down(layout)
         shutil.rmtree(layout.run_dir, ignore_errors=True)
+        layout.save()
         hostnet.create(layout)
         pki.ensure(layout)
         configs.write_all(layout)

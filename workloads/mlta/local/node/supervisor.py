@@ -216,4 +216,4 @@ def run(layout: NodeLayout) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run(NodeLayout(state_dir=Path(sys.argv[1]))))
+    sys.exit(run(NodeLayout.load(Path(sys.argv[1]))))
