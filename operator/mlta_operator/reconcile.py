@@ -178,7 +178,7 @@ def reconcile_deployment(body: dict[str, Any], engine: Engine, settings: Setting
         return Outcome(cond.mark(status, generation, "progressing", "Deploying",
                                  f"applying Serve application {args.app_name}"))
     status.update(
-        endpoint=serve_builders.endpoint(settings, app),
+        endpoint=serve_builders.endpoint(settings, app, namespace),
         split=serve_builders.split_summary(spec),
         variants=[{"name": v.name, "modelVersion": v.model_version, "modelUri": v.model_uri,
                    "weight": v.weight} for v in args.variants],
