@@ -86,7 +86,8 @@ class KubeRayBackend:
             state = JobState.FAILED
         message = status.get("message") or status.get("reason") or ""
         if not state.finished:
-            message = self._scheduling_problem(namespace, status) or message
+            message = (self._scheduling_problem(namespace, status)
+                       or self._failed_attempts(namespace, name) or message)
             return JobStatus(state, message)
         return JobStatus(state, message, self._result(namespace, name, status, submission_id))
 
@@ -101,6 +102,15 @@ class KubeRayBackend:
                     return (f"pod {pod.metadata.name} cannot be scheduled: {c.message} "
                             "(lower kuberay.head_cpu/head_memory or add nodes)")
         return ""
+
+    def _failed_attempts(self, namespace: str, name: str) -> str:
+        """A submitter pod that failed (its Ray head was lost, say): KubeRay retries it."""
+        failed = [p.metadata.name for p in kube.list_pods(namespace, f"job-name={name}")
+                  if p.status and p.status.phase == "Failed"]
+        if not failed:
+            return ""
+        return (f"{len(failed)} submitter attempt(s) failed ({', '.join(failed)}); "
+                "KubeRay retries the job on its cluster")
 
     def _result(self, namespace: str, name: str, status: dict[str, Any],
                 submission_id: str) -> JobResult | None:
