@@ -97,7 +97,8 @@ def test_helm_lint_strict() -> None:
 @needs_helm
 def test_default_render_has_the_operator_and_its_rbac() -> None:
     docs = _by_kind(_render())
-    assert set(docs) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service"}
+    assert set(docs) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service",
+                         "NetworkPolicy"}
     deploy = docs["Deployment"]
     env = {e["name"]: e.get("value") for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MLTA_OPERATOR__METRICS_PORT"] == "9090"

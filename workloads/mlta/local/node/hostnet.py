@@ -74,6 +74,38 @@ def create(layout: NodeLayout) -> None:
         d.mkdir(exist_ok=True)
 
 
+def cgroup_pids(layout: NodeLayout) -> set[int]:
+    """Every process in the node's cgroup subtree: pod sandboxes and containers, which live in
+    mount and PID namespaces of their own, so only their cgroup finds them all."""
+    pids: set[int] = set()
+    for root in cgroup_dirs(layout):
+        if not root.exists():
+            continue
+        for procs in root.rglob("cgroup.procs"):
+            try:
+                pids.update(int(line) for line in procs.read_text().split())
+            except (OSError, ValueError):
+                continue
+    return pids
+
+
+def kill_cgroup_processes(layout: NodeLayout, timeout: float = 30) -> set[int]:
+    """SIGKILL everything in the node's cgroups until they are empty; returns survivors."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (pids := cgroup_pids(layout)) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+    return cgroup_pids(layout)
+
+
 def _rmdir_tree(root: Path) -> list[str]:
     """Remove a cgroup subtree bottom-up (cgroup dirs go with rmdir, not unlink)."""
     left: list[str] = []
@@ -99,6 +131,9 @@ def remove(layout: NodeLayout) -> list[str]:
         res = _ip("netns", "del", layout.netns, check=False)
         if res.returncode != 0:
             problems.append(f"netns {layout.netns}: {res.stderr.strip()}")
+    survivors = kill_cgroup_processes(layout)
+    if survivors:
+        problems.append(f"processes {sorted(survivors)} would not die")
     for d in cgroup_dirs(layout):
         problems += _rmdir_tree(d)
     if layout.host_record.exists():

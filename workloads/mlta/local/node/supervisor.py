@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import hostnet
 from .layout import NODE_NAME, NodeLayout
 
 STOP_ORDER = ("kube-proxy", "kubelet", "containers", "containerd", "kube-scheduler",
@@ -207,7 +208,8 @@ def run(layout: NodeLayout) -> int:
         daemons = {p.pid for p in procs.values()}
         for name in STOP_ORDER:
             if name == "containers":
-                _kill_containers(daemons)
+                hostnet.kill_cgroup_processes(layout)  # pods: own mount and PID namespaces
+                _kill_containers(daemons)             # shims: in this mount namespace
             elif name in procs:
                 _stop(name, procs[name])
                 _log(f"stopped {name}")
