@@ -1,4 +1,11 @@
-"""Shared fixtures: a real local Ray head for integration tests, recorded candles."""
+"""Shared fixtures (a real local Ray head, recorded candles) and the tiers' markers.
+
+A test's tier is the folder it lives in: tests/unit, tests/integration, tests/e2e or
+tests/cluster. Each
+test gets that marker here (``-m unit`` and friends select a tier from any command line),
+and a test marked with another tier than its folder's stops the collection: it is in the
+wrong folder, and `make test-unit` would run an e2e test or miss one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.ray_cluster import RayCluster, local_ray
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e", "cluster")
 
 SHARED_CANDLES = Path(
     os.environ.get("MLTA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -28,3 +38,25 @@ def candles_dir() -> Path:
     if not SHARED_CANDLES.exists():
         pytest.skip(f"recorded candles not found at {SHARED_CANDLES}")
     return SHARED_CANDLES
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier of a test file from its folder (None outside the three tier folders)."""
+    try:
+        first = path.resolve().relative_to(TESTS).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return first if first in TIERS else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wrong = []
+    for item in items:
+        tier = tier_of(Path(item.path))
+        marked = {m.name for m in item.iter_markers() if m.name in TIERS}
+        if tier is None or marked - {tier}:
+            wrong.append(f"{item.nodeid}: marked {sorted(marked)}, lives in tier {tier}")
+            continue
+        item.add_marker(getattr(pytest.mark, tier))
+    if wrong:
+        raise pytest.UsageError("tests outside their tier's folder (move them):\n  " + "\n  ".join(wrong))

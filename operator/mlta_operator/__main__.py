@@ -22,8 +22,9 @@ def main() -> int:
     from . import handlers  # noqa: F401  (registers the handlers)
 
     namespaces = settings.operator.namespaces
+    port = settings.operator.health_port
     kopf.run(standalone=True, clusterwide=not namespaces, namespaces=namespaces,
-             liveness_endpoint="http://127.0.0.1:8089/healthz")
+             liveness_endpoint=f"http://127.0.0.1:{port}/healthz" if port else None)
     return 0
 
 

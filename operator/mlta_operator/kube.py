@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+import os
+from typing import Any, NamedTuple, Protocol
 
 from mlta.errors import BackendError
 from mlta.specs import API_GROUP, API_VERSION, KINDS
@@ -19,7 +20,8 @@ def api_client() -> Any:
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        # KUBECONFIG as it is now: the client library reads it once, when it is first imported.
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
     api = client.ApiClient()
     if not api.configuration.verify_ssl:
         # The kubeconfig itself asked for no verification (the local control plane); say it
@@ -54,13 +56,14 @@ def get_resource(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         raise BackendError(f"reading {kind} {namespace}/{name} failed: {exc.reason}") from exc
 
 
-def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-    """Merge-patch the status subresource now (used to record ids before submitting)."""
+def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
+    """Merge-patch the status subresource now; returns the object as the API server stored it."""
     from kubernetes.client.exceptions import ApiException
 
     try:
-        custom_objects().patch_namespaced_custom_object_status(
+        obj: dict[str, Any] = custom_objects().patch_namespaced_custom_object_status(
             API_GROUP, API_VERSION, namespace, PLURALS[kind], name, {"status": status})
+        return obj
     except ApiException as exc:
         raise BackendError(f"patching {kind} {namespace}/{name} status failed: {exc.reason}") from exc
 
@@ -94,3 +97,41 @@ def pod_log(namespace: str, name: str, container: str | None = None) -> str:
             return ""
         raise BackendError(f"reading the log of pod {namespace}/{name} failed: {exc.reason}",
                            hint="the operator's role needs pods/log get") from exc
+
+
+class Ref(NamedTuple):
+    """One mlta resource: what a CR depends on, and the key its wake-ups are filed under."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, body: Any) -> Ref:
+        meta = body["metadata"]
+        return cls(str(body["kind"]), str(meta["namespace"]), str(meta["name"]))
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+class Cluster(Protocol):
+    """What reconciliation reads from and writes to Kubernetes (the real API or a test's fake)."""
+
+    def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The CR, or None when it does not exist."""
+
+    def patch_status(self, kind: str, namespace: str, name: str,
+                     status: dict[str, Any]) -> dict[str, Any]:
+        """Merge-patch status; return the stored object."""
+
+
+class KubeCluster:
+    """:class:`Cluster` on the official client (in-cluster config or KUBECONFIG)."""
+
+    def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return get_resource(kind, namespace, name)
+
+    def patch_status(self, kind: str, namespace: str, name: str,
+                     status: dict[str, Any]) -> dict[str, Any]:
+        return patch_status(kind, namespace, name, status)

@@ -7,8 +7,11 @@ annotations point Prometheus at it.
 from __future__ import annotations
 
 import logging
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from .conditions import Phase
 
 RECONCILES = Counter(
     "mlta_reconcile_total", "Reconcile calls by kind and result (ok, retry, error).", ["kind", "result"]
@@ -21,7 +24,10 @@ PHASE = Gauge(
     "mlta_resource_phase", "1 for the phase a resource is in, 0 for the others.",
     ["kind", "namespace", "name", "phase"],
 )
-PHASES = ("Pending", "Progressing", "Ready", "Degraded", "Failed")
+FOLLOWED = Gauge(
+    "mlta_followed_resources", "CRs with a reconcile loop running in this operator.", ["kind"],
+)
+PHASES = tuple(str(p) for p in Phase)
 
 
 def record_phase(kind: str, namespace: str, name: str, phase: str) -> None:
@@ -37,7 +43,10 @@ def forget(kind: str, namespace: str, name: str) -> None:
             pass
 
 
-def serve(port: int) -> None:
-    if port > 0:
-        start_http_server(port)
-        logging.getLogger(__name__).info("metrics on :%d/metrics", port)
+def serve(port: int, addr: str = "0.0.0.0") -> WSGIServer | None:
+    """Serve /metrics on ``port`` in a daemon thread (0: off); returns the server to shut down."""
+    if port <= 0:
+        return None
+    server, _ = start_http_server(port, addr=addr)
+    logging.getLogger(__name__).info("metrics on :%d/metrics", port)
+    return server

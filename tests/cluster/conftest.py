@@ -25,6 +25,8 @@ from mlta.local.node import hostnet, lifecycle, platform
 from mlta.local.node.layout import NodeLayout
 
 VALUES = Path(__file__).with_name("values-node.yaml")
+KINDS = "datapipelines,trainingjobs,modeldeployments"
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 RELEASE, OPERATOR_NS, CR_NS, LAKE_SECRET, BUCKET = "mlta", "mlta-system", "default", "mlta-lake", "mlta-lake"
 
 
@@ -103,3 +105,26 @@ def cluster(built: None) -> Iterator[Cluster]:
         after = hostnet.snapshot(layout)
     assert not problems, problems
     assert after == before, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+
+
+def _phases(cluster: Cluster) -> dict[str, str]:
+    items = cluster.get("-n", CR_NS, KINDS)["items"]
+    return {f"{o['kind']}/{o['metadata']['name']}": (o.get("status") or {}).get("phase", "") for o in items}
+
+
+def _all_ready(cluster: Cluster, expected: int) -> dict[str, str] | None:
+    phases = _phases(cluster)
+    failed = {k: v for k, v in phases.items() if v == "Failed"}
+    assert not failed, f"failed: {failed}: " + cluster.kubectl("-n", CR_NS, "get", KINDS, "-o",
+                                                               "yaml", check=False).stdout[-3000:]
+    return phases if len(phases) == expected and set(phases.values()) == {"Ready"} else None
+
+
+@pytest.fixture(scope="session")
+def applied(cluster: Cluster) -> dict[str, float]:
+    t0 = time.monotonic()
+    cluster.kubectl("-n", CR_NS, "apply", *[a for m in EXAMPLES for a in ("-f", str(m))])
+    wait_until("every example Ready", lambda: _all_ready(cluster, 4), timeout=1500, interval=3)
+    cluster.timings["examples_all_ready_s"] = time.monotonic() - t0
+    print(f"\n[cluster] kubectl apply -f examples/ -> all Ready in {time.monotonic() - t0:.0f}s")
+    return cluster.timings

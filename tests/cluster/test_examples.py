@@ -9,43 +9,13 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mlta.local.controlplane import REPO
-
-from .conftest import CR_NS, LAKE_SECRET, OPERATOR_NS, Cluster, wait_until
-
-KINDS = "datapipelines,trainingjobs,modeldeployments"
-EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
-pytestmark = pytest.mark.cluster
-
-
-def _phases(cluster: Cluster) -> dict[str, str]:
-    items = cluster.get("-n", CR_NS, KINDS)["items"]
-    return {f"{o['kind']}/{o['metadata']['name']}": (o.get("status") or {}).get("phase", "") for o in items}
-
-
-def _all_ready(cluster: Cluster, expected: int) -> dict[str, str] | None:
-    phases = _phases(cluster)
-    failed = {k: v for k, v in phases.items() if v == "Failed"}
-    assert not failed, f"failed: {failed}: " + cluster.kubectl("-n", CR_NS, "get", KINDS, "-o",
-                                                               "yaml", check=False).stdout[-3000:]
-    return phases if len(phases) == expected and set(phases.values()) == {"Ready"} else None
-
-
-@pytest.fixture(scope="module")
-def applied(cluster: Cluster) -> dict[str, float]:
-    t0 = time.monotonic()
-    cluster.kubectl("-n", CR_NS, "apply", *[a for m in EXAMPLES for a in ("-f", str(m))])
-    wait_until("every example Ready", lambda: _all_ready(cluster, 4), timeout=1500, interval=3)
-    cluster.timings["examples_all_ready_s"] = time.monotonic() - t0
-    print(f"\n[cluster] kubectl apply -f examples/ -> all Ready in {time.monotonic() - t0:.0f}s")
-    return cluster.timings
+from .conftest import CR_NS, KINDS, LAKE_SECRET, OPERATOR_NS, Cluster, wait_until
 
 
 def test_operator_runs_restricted_and_the_api_server_enforces_it(cluster: Cluster) -> None:
@@ -81,7 +51,7 @@ def test_examples_run_on_kuberay_and_serve_the_split(cluster: Cluster, applied: 
     rayjobs = cluster.get("-n", CR_NS, "rayjobs")["items"]
     crs = {o["metadata"]["uid"]: o for o in cluster.get("-n", CR_NS, KINDS)["items"]}
     owners = sorted(crs[j["metadata"]["ownerReferences"][0]["uid"]]["metadata"]["name"] for j in rayjobs)
-    assert owners == ["crypto-5m", "lgbm-deep", "lgbm-fast"]
+    assert owners == ["crypto-5m", "direction-search", "lgbm-fast"]
     assert all(j["status"]["jobStatus"] == "SUCCEEDED" for j in rayjobs)
     for job in rayjobs:
         head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from .conftest import CR_NS, OPERATOR_NS, Cluster, wait_until
-
-pytestmark = pytest.mark.cluster
 
 
 def pipeline(name: str, seed: int, bars: int = 3000) -> str:

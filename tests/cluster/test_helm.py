@@ -14,7 +14,6 @@ from .conftest import OPERATOR_NS, RELEASE, VALUES, Cluster, wait_until
 from .test_faults import delete_cr, pipeline, status
 
 CHART = str(REPO / "charts" / "mlta")
-pytestmark = pytest.mark.cluster
 
 
 def operator_env(cluster: Cluster) -> dict[str, str]:

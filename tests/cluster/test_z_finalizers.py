@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from .conftest import CR_NS, Cluster, wait_until
-from .test_examples import KINDS
-
-pytestmark = pytest.mark.cluster
+from .conftest import CR_NS, KINDS, Cluster, wait_until
 
 
 def test_deleting_the_crs_removes_their_ray_objects(cluster: Cluster, applied: dict[str, float]) -> None:

@@ -8,7 +8,6 @@ API server validates is real: our manifests must pass KubeRay's own schemas.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,11 +34,14 @@ OWNER: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def backend(control_plane: ControlPlane) -> Iterator[KubeRayBackend]:
     kubectl(control_plane, "create", "namespace", NS)
-    os.environ["KUBECONFIG"] = str(control_plane.kubeconfig)
-    kube.api_client.cache_clear()
-    settings = load_settings(env="testing", environ={"MLTA_OPERATOR__BACKEND": "kuberay"})
-    yield KubeRayBackend(settings)
-    kube.api_client.cache_clear()
+    with pytest.MonkeyPatch.context() as env:  # restored afterwards: no test inherits it
+        env.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+        kube.api_client.cache_clear()
+        settings = load_settings(env="testing", environ={"MLTA_OPERATOR__BACKEND": "kuberay"})
+        try:
+            yield KubeRayBackend(settings)
+        finally:
+            kube.api_client.cache_clear()
 
 
 def _set_status(cp: ControlPlane, plural: str, name: str, status: dict[str, Any]) -> None:

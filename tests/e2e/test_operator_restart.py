@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from mlta.local.controlplane import ControlPlane
-from tests.e2e.conftest import REPO, kubectl
+from tests.e2e.conftest import REPO, kubectl, operator_env
 from tests.support.ray_cluster import RayCluster, wait_for
 
 NS = "restart"
@@ -30,9 +29,7 @@ spec:
 
 
 def _start_operator(cp: ControlPlane, ray: RayCluster, lake: str, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig), MLTA_ENV="testing",
-               **ray.operator_env, MLTA_STORAGE__URI=lake, MLTA_OPERATOR__NAMESPACES=f"[{NS}]",
-               MLTA_OPERATOR__METRICS_PORT="0")
+    env = operator_env(cp, ray, lake, NS)
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", "mlta_operator"], stdout=out,
                                 stderr=subprocess.STDOUT, env=env, cwd=REPO)

@@ -1,19 +1,14 @@
 """The generated CRDs: in sync with the models, structural, carrying the CEL rules.
 
-The last tests install them into a real kube-apiserver (the cached envtest-style binaries)
-and check that the server accepts good objects and rejects bad ones naming the field.
+tests/e2e/test_crds_apiserver.py installs them into a real kube-apiserver and checks that
+the server accepts good objects and rejects bad ones naming the field.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,12 +167,19 @@ def test_crd_names_columns_and_subresources(kind: str) -> None:
 def test_nullable_enum_exclusive_and_maps_are_converted() -> None:
     spec = _schema("TrainingJob")["properties"]["spec"]["properties"]
     assert spec["modelName"]["nullable"] is True and spec["modelName"]["type"] == "string"
-    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm"]
+    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm", "xgboost", "catboost"]
     fraction = spec["validation"]["properties"]["testFraction"]
     assert fraction["minimum"] == 0 and fraction["exclusiveMinimum"] is True
     assert fraction["maximum"] == 0.5 and fraction["exclusiveMaximum"] is True
-    params = spec["model"]["properties"]["params"]
-    assert params["type"] == "object" and params["additionalProperties"] == {"type": "number"}
+    leaves = spec["model"]["properties"]["lightgbm"]["properties"]["numLeaves"]
+    assert leaves["type"] == "integer" and leaves["minimum"] == 2 and "LightGBM" in leaves["description"]
+    # a generated search range carries its parameter's bounds
+    rng = spec["search"]["properties"]["space"]["properties"]["xgboost"]["properties"]["subsample"]
+    assert rng["properties"]["high"]["maximum"] == 1.0 and rng["properties"]["low"]["minimum"] == 0
+    assert rng["properties"]["type"]["enum"] == ["float", "logFloat", "categorical"]
+    # nested settings objects carry their defaults, so CEL can read them when left out
+    assert spec["model"]["default"]["type"] == "lightgbm"
+    assert spec["validation"]["default"]["lockboxFraction"] == 0.15
     source = _schema("DataPipeline")["properties"]["spec"]["properties"]["source"]
     assert source["properties"]["start"]["format"] == "date-time"
     assert source["properties"]["symbols"]["items"]["pattern"] == "^[A-Z0-9_]{2,20}$"
@@ -207,149 +209,3 @@ def test_unknown_kind_and_untyped_fields_are_refused() -> None:
 
 
 # --- a real API server -------------------------------------------------------------------
-
-VALID = """
-apiVersion: mlta.io/v1alpha1
-kind: DataPipeline
-metadata: {name: btc}
-spec: {source: {type: sample, symbols: [BTCUSDT, ETHUSDT], interval: 5m,
-                sample: {seed: 7, bars: 5000}}}
----
-apiVersion: mlta.io/v1alpha1
-kind: TrainingJob
-metadata: {name: a}
-spec: {dataPipeline: btc, model: {type: lightgbm, params: {numLeaves: 15}}}
----
-apiVersion: mlta.io/v1alpha1
-kind: ModelDeployment
-metadata: {name: ab}
-spec: {variants: [{name: champion, trainingJob: a, weight: 80},
-                  {name: challenger, trainingJob: b, weight: 20}]}
-"""
-
-INVALID = [
-    ("ModelDeployment", "{variants: [{name: a, trainingJob: a, weight: 70},"
-                        " {name: b, trainingJob: b, weight: 20}]}",
-     ["spec.variants", "must sum to 100"]),
-    ("ModelDeployment", "{variants: [{name: a, trainingJob: a, weight: 50},"
-                        " {name: a, trainingJob: b, weight: 50}]}",
-     ["spec.variants", "must be unique"]),
-    ("DataPipeline", "{quality: {policy: warn}}", ["spec.source: Required value"]),
-    ("TrainingJob", "{dataPipeline: btc, model: {type: sklearn}}",
-     ["spec.model.type", "sklearn", "lightgbm"]),
-    ("DataPipeline", "{source: {type: files, symbols: [BTCUSDT]}}",
-     ["spec.source.files", "required when source.type is files"]),
-    ("TrainingJob", "{dataPipeline: btc, validation: {folds: 10, testFraction: 0.2}}",
-     ["spec.validation.folds", "must be below 1"]),
-]
-
-
-def _free_port_pair() -> int:
-    """A port p such that p and p+1 are free (etcd uses the next one for peers)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair on loopback")
-
-
-def _stop_children(state_dir: Path) -> None:
-    """SIGTERM then reap the servers this process started (a poll on an unreaped child
-    would see a zombie as alive), SIGKILL whatever outlives the deadline."""
-    from tests.support.ray_cluster import wait_for
-
-    for name in ("kube-apiserver", "etcd"):
-        pid_file = state_dir / f"{name}.pid"
-        if not pid_file.exists():
-            continue
-        pid = int(pid_file.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            wait_for(lambda p=pid: os.waitpid(p, os.WNOHANG)[0] == p, timeout=20,
-                     what=f"{name} to exit")
-        except ChildProcessError:
-            pass  # already reaped
-        except TimeoutError:
-            os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        pid_file.unlink()
-
-
-@pytest.fixture(scope="module")
-def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from mlta.local import controlplane as cpmod
-    from mlta.local.crds import apply, mlta_crd_files
-
-    etcd_port = _free_port_pair()
-    api_port = _free_port_pair()
-    while api_port in (etcd_port, etcd_port + 1):
-        api_port = _free_port_pair()
-    cp = cpmod.ControlPlane(state_dir=tmp_path_factory.mktemp("apiserver"),
-                            etcd_port=etcd_port, apiserver_port=api_port)
-    if not all((cp.bin_dir / b).exists() for b in ("etcd", "kube-apiserver", "kubectl")):
-        pytest.skip(f"control-plane binaries not built in {cp.bin_dir} (make cluster builds them)")
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed for the service-account key")
-    cpmod.start(cp)
-    try:
-        apply(cp, mlta_crd_files())
-        res = _kubectl(cp, "wait", "--for=condition=Established", "crd", "--all",
-                       "--timeout=60s")
-        assert res.returncode == 0, res.stderr
-        yield cp
-    finally:
-        _stop_children(cp.state_dir)
-
-
-def _kubectl(cp: Any, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cp.kubectl() + list(args), input=stdin, capture_output=True,
-                          text=True, timeout=60)
-
-
-@pytest.mark.e2e
-def test_api_server_accepts_the_samples_and_explains_fields(apiserver: Any) -> None:
-    from tests.support.ray_cluster import wait_for
-
-    res = _kubectl(apiserver, "apply", "-f", "-", stdin=VALID)
-    assert res.returncode == 0, res.stderr
-    got = _kubectl(apiserver, "get", "modeldeployment", "ab", "-o", "json")
-    variants = yaml.safe_load(got.stdout)["spec"]["variants"]
-    assert [v["replicas"] for v in variants] == [1, 1]  # defaults applied by the server
-    explain = wait_for(
-        lambda: (r := _kubectl(apiserver, "explain", "datapipeline.spec.source")).returncode == 0
-        and r.stdout, timeout=30, what="kubectl explain to see the published OpenAPI")
-    assert "Where candles come from." in explain and "symbols" in explain
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize(("kind", "spec", "expected"), INVALID)
-def test_api_server_rejects_invalid_objects_naming_the_field(
-    apiserver: Any, kind: str, spec: str, expected: list[str]
-) -> None:
-    manifest = f"apiVersion: mlta.io/v1alpha1\nkind: {kind}\nmetadata: {{name: bad}}\nspec: {spec}\n"
-    res = _kubectl(apiserver, "create", "--dry-run=server", "-f", "-", stdin=manifest)
-    assert res.returncode != 0, f"server accepted an invalid {kind}: {spec}"
-    for fragment in expected:
-        assert fragment in res.stderr, res.stderr
-
-
-@pytest.mark.e2e
-def test_status_subresource_keeps_typed_fields_and_prunes_unknown(apiserver: Any) -> None:
-    _kubectl(apiserver, "apply", "-f", "-", stdin=VALID)
-    patch = ('{"status":{"phase":"Succeeded","metrics":{"score":0.6},"bogus":1,'
-             '"conditions":[{"type":"Ready","status":"True","reason":"Trained"}]}}')
-    res = _kubectl(apiserver, "patch", "trainingjob", "a", "--subresource=status",
-                   "--type=merge", "-p", patch)
-    assert res.returncode == 0, res.stderr
-    status = yaml.safe_load(_kubectl(apiserver, "get", "tj", "a", "-o", "json").stdout)["status"]
-    assert status["phase"] == "Succeeded" and status["metrics"] == {"score": 0.6}
-    assert "bogus" not in status
-    bad = _kubectl(apiserver, "patch", "trainingjob", "a", "--subresource=status", "--type=merge",
-                   "-p", '{"status":{"conditions":[{"type":"Ready","status":"Maybe","reason":"X"}]}}')
-    assert bad.returncode != 0 and "status.conditions[0].status" in bad.stderr

@@ -83,9 +83,19 @@ class Backend(str, Enum):
 class OperatorSettings(_Section):
     backend: Backend = Backend.RAY
     namespaces: list[str] = Field(default_factory=list)
-    poll_interval_seconds: float = Field(default=3, gt=0)
+    poll_interval_seconds: float = Field(
+        default=3, gt=0, description="first poll of work in flight (a job, a deployment)")
+    poll_max_interval_seconds: float = Field(
+        default=30, gt=0, description="polls back off to this; also the health check of a "
+                                      "serving deployment")
     retry_delay_seconds: float = Field(default=10, gt=0)
+    job_retries: int = Field(
+        default=2, ge=0, le=20,
+        description="resubmissions of a job whose driver died without reporting a result "
+                    "(killed, evicted, out of memory); its search resumes where it stopped")
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="0 turns metrics off")
+    health_port: int = Field(default=8089, ge=0, le=65535,
+                             description="kopf's liveness endpoint on 127.0.0.1; 0 turns it off")
 
 
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"

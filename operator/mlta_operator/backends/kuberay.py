@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from mlta.errors import BackendError
-from mlta.specs.jobs import JobEnvelope, JobResult
+from mlta.specs.jobs import JobEnvelope, JobProgress, JobResult
 
 from .. import kube
 from ..builders.jobs import kube_name, rayjob_manifest
@@ -86,9 +86,10 @@ class KubeRayBackend:
             state = JobState.FAILED
         message = status.get("message") or status.get("reason") or ""
         if not state.finished:
+            # Only what needs a reader's attention: KubeRay's own running message is noise.
             message = (self._scheduling_problem(namespace, status)
-                       or self._failed_attempts(namespace, name) or message)
-            return JobStatus(state, message)
+                       or self._failed_attempts(namespace, name))
+            return JobStatus(state, message, progress=self._progress(namespace, name))
         return JobStatus(state, message, self._result(namespace, name, status, submission_id))
 
     def _scheduling_problem(self, namespace: str, status: dict[str, Any]) -> str:
@@ -102,6 +103,13 @@ class KubeRayBackend:
                     return (f"pod {pod.metadata.name} cannot be scheduled: {c.message} "
                             "(lower kuberay.head_cpu/head_memory or add nodes)")
         return ""
+
+    def _progress(self, namespace: str, name: str) -> JobProgress | None:
+        """The last MLTA_PROGRESS line the job printed (its submitter pod follows its log)."""
+        for pod in kube.list_pods(namespace, f"job-name={name}"):
+            if pod.status and pod.status.phase == "Running":
+                return JobProgress.from_logs(kube.pod_log(namespace, pod.metadata.name))
+        return None
 
     def _failed_attempts(self, namespace: str, name: str) -> str:
         """A submitter pod that failed (its Ray head was lost, say): KubeRay retries it."""

@@ -1,12 +1,25 @@
-"""What every handler shares: engine and settings from memo, status writes, error mapping."""
+"""How every kind is wired into kopf: one loop per CR, the watch feeding wake-ups, a finalizer.
+
+For each kind, :func:`register_kind` registers three handlers and nothing else:
+
+- ``observe`` (``on.event``): every watch event goes to :meth:`Wakeups.observe`, which wakes
+  the CR itself on a spec change and the CRs depending on it on a readiness change;
+- ``follow`` (a daemon): the CR's loop (:func:`mlta_operator.loop.follow`), which reconciles
+  at start (creation, operator restart), on wake-ups and on its poll deadline;
+- ``delete`` (``on.delete``, so kopf holds a finalizer): waits for the loop to end, then
+  stops the CR's Ray job or deletes its Serve app.
+
+Handlers only translate kopf's calls; everything they call is tested without kopf.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -14,39 +27,31 @@ from mlta.errors import MltaError
 from mlta.logs import correlated
 from mlta.specs import API_GROUP, API_VERSION
 
-from .. import conditions as cond
 from .. import metrics, naming
-from ..reconcile import Outcome, reconcile_job
+from ..kube import Ref
+from ..loop import Context, Reconciler, follow
 
 GROUP, VERSION = API_GROUP, API_VERSION
 log = logging.getLogger("mlta_operator")
 
+#: Cleans up after a deleted CR (stop its job, delete its Serve app); blocks, runs in a thread.
+Finalizer = Callable[[dict[str, Any], Context], None]
 
-def _poll_interval() -> float:
-    """Timer interval from settings (read when the handlers are registered, at start-up)."""
-    from mlta.config import load_settings
-    from mlta.errors import ConfigError
-
-    try:
-        return load_settings().operator.poll_interval_seconds
-    except ConfigError:
-        return 3.0  # __main__ already refused to start on bad settings; this is import in tests
+#: How long a deletion waits for the CR's loop to finish a reconcile in flight.
+LOOP_EXIT_SECONDS = 60.0
 
 
-#: How often running jobs and deployments are polled (level-based reconciliation).
-POLL_SECONDS = _poll_interval()
+def context(memo: Any) -> Context:
+    """The operator's shared context, put in kopf's memo by the start-up handler."""
+    ctx = memo.get("context")
+    if not isinstance(ctx, Context):
+        raise kopf.TemporaryError("operator context not configured yet", delay=1)
+    return ctx
 
 
-def write_status(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
-    """Patch only status keys that changed; an invalid spec stops retries for this generation."""
-    meta = body["metadata"]
-    metrics.record_phase(body["kind"], meta["namespace"], meta["name"],
-                         outcome.status.get("phase", "Pending"))
-    old = dict(body.get("status") or {})
-    for key, value in cond.status_patch(old, outcome.status).items():
-        patch.status[key] = value
-    if outcome.invalid_spec:
-        raise kopf.PermanentError(outcome.status.get("message", "invalid spec"))
+def post_warning(body: dict[str, Any], reason: str, message: str) -> None:
+    """A Kubernetes Warning event on the CR (``kubectl describe`` shows it)."""
+    kopf.warn(kopf.Body(cast(kopf.RawBody, body)), reason=reason, message=message)
 
 
 @contextlib.contextmanager
@@ -66,35 +71,35 @@ def handling(memo: Any, body: Any) -> Iterator[None]:
         except MltaError as exc:
             if exc.retryable:
                 result = "retry"
-                raise kopf.TemporaryError(str(exc), delay=memo.settings.operator.retry_delay_seconds) from exc
+                raise kopf.TemporaryError(str(exc), delay=context(memo).settings.operator.retry_delay_seconds
+                                          ) from exc
             raise kopf.PermanentError(str(exc)) from exc
         finally:
             metrics.RECONCILES.labels(kind, result).inc()
             metrics.RECONCILE_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
-def register_job_kind(
-    kind: str, plural: str, resolve_inputs: Callable[[dict[str, Any]], dict[str, str]]
-) -> None:
-    """Register the handlers of a kind that runs as a Ray job (DataPipeline, TrainingJob).
+def register_kind(kind: str, plural: str, reconcile: Reconciler, finalize: Finalizer) -> None:
+    """Register ``observe``, ``follow`` and ``delete`` for one kind (see the module doc)."""
 
-    Creation, spec changes, operator restarts and a periodic timer all call the same
-    level-based reconcile; deletion stops the job the status names.
-    """
+    @kopf.on.event(GROUP, VERSION, plural, id="observe")
+    async def observe(body: kopf.Body, type: str | None, memo: Any, **_: Any) -> None:
+        ctx = memo.get("context")
+        if isinstance(ctx, Context):
+            ctx.wakeups.observe(body, deleted=type == "DELETED")
 
-    @kopf.on.resume(GROUP, VERSION, plural, id="reconcile")
-    @kopf.on.create(GROUP, VERSION, plural, id="reconcile")
-    @kopf.on.update(GROUP, VERSION, plural, field="spec", id="reconcile")
-    @kopf.timer(GROUP, VERSION, plural, interval=POLL_SECONDS, initial_delay=1.0, id="reconcile")
-    def reconcile(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-        with handling(memo, body):
-            outcome = reconcile_job(kind, dict(body), memo.engine, memo.settings, resolve_inputs)
-            write_status(outcome, body, patch)
+    @kopf.daemon(GROUP, VERSION, plural, id="follow", cancellation_backoff=LOOP_EXIT_SECONDS,
+                 cancellation_timeout=5.0)
+    async def follow_resource(body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped,
+                              **_: Any) -> None:
+        await follow(body, context(memo), reconcile, stopped, post_warning)
 
     @kopf.on.delete(GROUP, VERSION, plural, id="delete")
-    def delete(body: kopf.Body, memo: Any, **_: Any) -> None:
+    async def delete(body: kopf.Body, memo: Any, **_: Any) -> None:
+        ctx = context(memo)
+        ref = Ref.of(body)
+        if not await ctx.wakeups.until_unregistered(ref, LOOP_EXIT_SECONDS):
+            raise kopf.TemporaryError(f"{ref}: a reconcile is still running", delay=1)
         with handling(memo, body):
-            sid = (body.get("status") or {}).get("submissionId")
-            if sid:
-                memo.engine.stop_job(sid, body["metadata"]["namespace"])
-            metrics.forget(kind, body["metadata"]["namespace"], body["metadata"]["name"])
+            await asyncio.to_thread(finalize, dict(body), ctx)
+            metrics.forget(kind, ref.namespace, ref.name)

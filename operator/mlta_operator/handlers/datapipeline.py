@@ -1,15 +1,19 @@
-"""DataPipeline handlers: a Ray job with no inputs; see ``register_job_kind``."""
+"""DataPipeline handlers: a Ray job with no inputs; see ``register_kind``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .common import register_job_kind
+from ..loop import Context
+from ..reconcile import Outcome, no_inputs, reconcile_job
+from .common import register_kind
+from .trainingjob import stop_job
+
+KIND = "DataPipeline"
 
 
-def no_inputs(body: dict[str, Any]) -> dict[str, str]:
-    """A DataPipeline depends on nothing inside the cluster."""
-    return {}
+def reconcile(body: dict[str, Any], ctx: Context) -> Outcome:
+    return reconcile_job(KIND, body, ctx.engine, ctx.settings, no_inputs, ctx.cluster)
 
 
-register_job_kind("DataPipeline", "datapipelines", no_inputs)
+register_kind(KIND, "datapipelines", reconcile, stop_job)

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import kopf
-
-from .. import metrics
+from ..loop import Context
 from ..naming import serve_app_name
-from ..reconcile import reconcile_deployment
-from .common import GROUP, POLL_SECONDS, VERSION, handling, write_status
+from ..reconcile import Outcome, reconcile_deployment
+from .common import register_kind
 
-PLURAL = "modeldeployments"
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL, id="reconcile")
-@kopf.on.create(GROUP, VERSION, PLURAL, id="reconcile")
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec", id="reconcile")
-@kopf.timer(GROUP, VERSION, PLURAL, interval=POLL_SECONDS, initial_delay=1.0, id="reconcile")
-def reconcile(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-    with handling(memo, body):
-        write_status(reconcile_deployment(dict(body), memo.engine, memo.settings), body, patch)
+KIND = "ModelDeployment"
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL, id="delete")
-def delete(body: kopf.Body, memo: Any, **_: Any) -> None:
-    with handling(memo, body):
-        meta = body["metadata"]
-        memo.engine.delete_serve_app(serve_app_name(meta["namespace"], meta["name"]), meta["namespace"])
-        metrics.forget("ModelDeployment", meta["namespace"], meta["name"])
+def reconcile(body: dict[str, Any], ctx: Context) -> Outcome:
+    return reconcile_deployment(body, ctx.engine, ctx.settings, ctx.cluster)
+
+
+def delete_app(body: dict[str, Any], ctx: Context) -> None:
+    """Finalizer: delete the CR's Serve application (unknown names are fine)."""
+    meta = body["metadata"]
+    ctx.engine.delete_serve_app(serve_app_name(meta["namespace"], meta["name"]), meta["namespace"])
+
+
+register_kind(KIND, "modeldeployments", reconcile, delete_app)

@@ -1,4 +1,4 @@
-"""Operator start-up: settings, engine, kopf persistence in annotations."""
+"""Operator start-up: settings, engine, the shared context, kopf persistence in annotations."""
 
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ from mlta.config import load_settings
 
 from .. import metrics
 from ..backends import make_engine
+from ..kube import KubeCluster
+from ..loop import Context
 
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-    mlta_settings = load_settings()
-    memo.settings = mlta_settings
-    memo.engine = make_engine(mlta_settings)
-    metrics.serve(mlta_settings.operator.metrics_port)
+    """Build the context every handler shares, unless whoever runs kopf put one in the memo
+    (an embedding program or a test running the operator in-process with its own engine)."""
+    ctx = memo.get("context")
+    if not isinstance(ctx, Context):
+        mlta_settings = load_settings()
+        ctx = Context(settings=mlta_settings, engine=make_engine(mlta_settings), cluster=KubeCluster())
+        memo.context = ctx
+        metrics.serve(mlta_settings.operator.metrics_port)
     # Our status schema is structural and typed: keep kopf's bookkeeping in annotations so
     # nothing of it is pruned from status.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.mlta.io")
@@ -28,4 +34,4 @@ def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     settings.execution.max_workers = 8
     settings.watching.server_timeout = 120
     logging.getLogger("mlta_operator").info(
-        "operator configured", extra={"backend": memo.engine.name, "env": mlta_settings.env})
+        "operator configured", extra={"backend": ctx.engine.name, "env": ctx.settings.env})
