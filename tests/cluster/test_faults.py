@@ -82,3 +82,19 @@ def test_ray_head_killed_is_retried_and_a_rerun_succeeds(cluster: Cluster) -> No
     assert status(cluster, name)["rows"] == 2500
     assert status(cluster, name)["submissionId"] != sid
     delete_cr(cluster, name)
+
+
+def test_missing_lake_secret_is_named_on_the_cr(cluster: Cluster) -> None:
+    """A namespace without the lake's Secret: the Ray head cannot start, the CR says why."""
+    ns = "no-lake"
+    cluster.kubectl("create", "namespace", ns)
+    try:
+        doc = pipeline("orphan", seed=14).replace(f"namespace: {CR_NS}", f"namespace: {ns}")
+        cluster.kubectl("apply", "-f", "-", input_text=doc)
+        message = wait_until("the CR names the missing Secret", lambda: next(
+            (c["message"] for c in (cluster.get("-n", ns, "datapipeline", "orphan").get("status") or {})
+             .get("conditions", []) if "cannot start" in c.get("message", "")), None), 300)
+        assert "CreateContainerConfigError" in message and 'secret "mlta-lake" not found' in message
+        cluster.kubectl("-n", ns, "delete", "datapipeline", "orphan", "--timeout=120s")
+    finally:
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

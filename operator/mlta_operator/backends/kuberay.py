@@ -22,6 +22,9 @@ from .base import JobState, JobStatus, ServeState, ServeStatus
 
 log = logging.getLogger(__name__)
 GROUP, VERSION = "ray.io", "v1"
+#: Container states that do not resolve by waiting (until someone fixes the cause).
+STUCK_REASONS = {"CreateContainerConfigError", "ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull",
+                 "InvalidImageName", "CreateContainerError"}
 
 
 class KubeRayBackend:
@@ -93,7 +96,8 @@ class KubeRayBackend:
         return JobStatus(state, message, self._result(namespace, name, status, submission_id))
 
     def _scheduling_problem(self, namespace: str, status: dict[str, Any]) -> str:
-        """Why the RayJob's cluster cannot start, when a pod of it cannot be scheduled."""
+        """Why the RayJob's cluster cannot start: a pod no node can take, or a container that
+        cannot be created (a missing Secret, an image that is not there)."""
         cluster = status.get("rayClusterName")
         if not cluster:
             return ""
@@ -102,6 +106,10 @@ class KubeRayBackend:
                 if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable":
                     return (f"pod {pod.metadata.name} cannot be scheduled: {c.message} "
                             "(lower kuberay.head_cpu/head_memory or add nodes)")
+            for cs in (pod.status.container_statuses or []) if pod.status else []:
+                waiting = cs.state.waiting if cs.state else None
+                if waiting and waiting.reason in STUCK_REASONS:
+                    return f"pod {pod.metadata.name} cannot start: {waiting.reason}: {waiting.message}"
         return ""
 
     def _progress(self, namespace: str, name: str) -> JobProgress | None:
