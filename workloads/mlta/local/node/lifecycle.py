@@ -174,9 +174,10 @@ def _supervisor_python(pid: int) -> int | None:
 
 
 def memory_bytes(layout: NodeLayout) -> int:
-    """Resident memory of every process of the node (daemons, shims, containers)."""
+    """Resident memory of every process of the node: daemons and shims (its mount namespace)
+    and every pod's processes (its cgroups)."""
     total = 0
-    for pid in namespace_pids(layout):
+    for pid in set(namespace_pids(layout)) | hostnet.cgroup_pids(layout):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
