@@ -4,7 +4,8 @@ PY    := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup binaries helm s3-server crds crds-check cluster ray operator up down status demo test \
-        test-unit test-integration test-e2e lint typecheck bench clean
+        test-unit test-integration test-e2e lint typecheck bench clean node-setup node-binaries \
+        kube-score images node node-down node-status test-cluster
 
 setup:                      ## venv + packages (idempotent)
 	@scripts/bootstrap.sh
@@ -17,6 +18,27 @@ helm:                       ## build helm from its Go module (cached), for the c
 
 s3-server:                  ## moto's S3 server in its own venv (cached), for the s3:// lake tests
 	@scripts/install-s3-server.sh
+
+kube-score:                 ## build kube-score from its Go module (cached), the chart's linter
+	@scripts/build-kube-score.sh
+
+node-setup:                 ## Debian packages of the node path: containerd, runc, CNI, buildah, mmdebstrap
+	@scripts/setup-node.sh
+
+node-binaries: binaries node-setup ## kubelet, controller-manager, scheduler, kube-proxy, pause, CoreDNS, KubeRay
+	@scripts/build-node.sh
+
+images: setup node-binaries ## OCI archives of the operator, Ray and S3 images + pause/CoreDNS/KubeRay (cached)
+	@$(PY) -m mlta.local images
+
+node: images                ## a real single node in its own network namespace (root); KUBECONFIG printed
+	@$(PY) -m mlta.local node up
+
+node-down:                  ## stop the node and undo every host change it made
+	@$(PY) -m mlta.local node down
+
+node-status:
+	@$(PY) -m mlta.local node status
 
 crds: setup                 ## regenerate crds/ and the chart's CRDs from the spec models
 	@$(PY) scripts/gen_crds.py
@@ -42,12 +64,15 @@ status:
 demo: binaries              ## the whole path: apply examples/, wait for Ready, predict, show the split
 	@$(PY) -m mlta.local demo
 
-test: setup binaries helm s3-server ## lint + unit + integration (real Ray) + e2e (real API server)
+test: setup binaries helm s3-server kube-score images ## lint + unit + integration + e2e + cluster (real node)
 	@$(PY) -m ruff check workloads operator tests scripts
-	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e
+	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e tests/cluster
 
-test-unit: setup
+test-unit: setup helm kube-score
 	@$(PY) -m pytest -q tests/unit
+
+test-cluster: setup helm images ## the production path on a real node: KubeRay, S3 lake, helm install
+	@$(PY) -m pytest -q -p no:cacheprovider tests/cluster
 
 test-integration: setup s3-server
 	@$(PY) -m pytest -q tests/integration

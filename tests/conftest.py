@@ -1,6 +1,7 @@
 """Shared fixtures (a real local Ray head, recorded candles) and the tiers' markers.
 
-A test's tier is the folder it lives in: tests/unit, tests/integration or tests/e2e. Each
+A test's tier is the folder it lives in: tests/unit, tests/integration, tests/e2e or
+tests/cluster. Each
 test gets that marker here (``-m unit`` and friends select a tier from any command line),
 and a test marked with another tier than its folder's stops the collection: it is in the
 wrong folder, and `make test-unit` would run an e2e test or miss one.
@@ -17,7 +18,7 @@ import pytest
 from tests.support.ray_cluster import RayCluster, local_ray
 
 TESTS = Path(__file__).resolve().parent
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "cluster")
 
 SHARED_CANDLES = Path(
     os.environ.get("MLTA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

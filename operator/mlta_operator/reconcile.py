@@ -151,6 +151,8 @@ def reconcile_job(
     if not job.state.finished:
         running = Reason.JOB_RUNNING if job.state == JobState.RUNNING else Reason.JOB_PENDING
         message = f"job {envelope.job_id} {job.state.value.lower()}"
+        if job.message:  # what the engine says is in the way (an unschedulable pod, a retry)
+            message += f": {job.message}"
         if job.progress is not None and kind == "TrainingJob":
             status.update(progress_fields(job.progress))
             message += progress_message(job.progress)
@@ -291,7 +293,7 @@ def reconcile_deployment(
         return Outcome(cond.mark(status, generation, State.PROGRESSING, Reason.DEPLOYING,
                                  f"applying Serve application {args.app_name}"), follow=Follow.POLL)
     status.update(
-        endpoint=serve_builders.endpoint(settings, app),
+        endpoint=serve_builders.endpoint(settings, app, namespace),
         split=serve_builders.split_summary(spec, weights),
         variants=[{"name": v.name, "modelVersion": v.model_version, "modelUri": v.model_uri,
                    "weight": weights[v.name]} for v in args.variants],

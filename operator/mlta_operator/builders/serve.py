@@ -93,8 +93,18 @@ def split_summary(spec: ModelDeploymentSpec, weights: dict[str, int] | None = No
     return ",".join(f"{v.name}={(weights or {}).get(v.name, v.weight)}" for v in spec.variants)
 
 
-def endpoint(settings: Settings, application: dict[str, Any]) -> str:
-    return settings.ray.serve_url.rstrip("/") + application["route_prefix"] + "/v1/predict"
+def rayservice_name(application: dict[str, Any]) -> str:
+    return str(application["name"])[:47].rstrip("-")
+
+
+def endpoint(settings: Settings, application: dict[str, Any], namespace: str = "") -> str:
+    """Where predictions are answered: Ray Serve's proxy (ray backend), or with kuberay the
+    serve Service KubeRay makes for the RayService (``<name>-serve-svc``, port 8000)."""
+    if settings.operator.backend.value == "kuberay" and namespace:
+        base = f"http://{rayservice_name(application)}-serve-svc.{namespace}.svc.cluster.local:8000"
+    else:
+        base = settings.ray.serve_url.rstrip("/")
+    return base + application["route_prefix"] + "/v1/predict"
 
 
 def rayservice_manifest(
@@ -106,7 +116,7 @@ def rayservice_manifest(
         "apiVersion": "ray.io/v1",
         "kind": "RayService",
         "metadata": {
-            "name": application["name"][:47].rstrip("-"),
+            "name": rayservice_name(application),
             "namespace": meta["namespace"],
             "labels": {f"{LABEL_PREFIX}/kind": "modeldeployment", f"{LABEL_PREFIX}/name": meta["name"]},
             "ownerReferences": [owner_reference(body, owner_api_version, "ModelDeployment")],

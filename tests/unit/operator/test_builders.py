@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlta.config import load_settings
+from mlta.config import Backend, load_settings
 from mlta.specs import ModelDeploymentSpec
 from mlta.specs.jobs import ENVELOPE_ENV, JobEnvelope
 from mlta.specs.serving import ServeAppArgs, ServeUserConfig
@@ -98,6 +98,10 @@ def test_serve_application_and_hash(settings) -> None:
     changed = serve.serve_application(spec, "ns", "ab", serve.serve_args(spec, "ns", "ab", resolved, "c"))
     assert serve.config_hash(changed) != serve.config_hash(app)
     assert serve.endpoint(settings, app) == "http://127.0.0.1:8000/mlta/ns/ab/v1/predict"
+    kuberay = settings.model_copy(update={"operator": settings.operator.model_copy(
+        update={"backend": Backend.KUBERAY})})
+    assert serve.endpoint(kuberay, app, "ns") == (
+        "http://mlta-ns-ab-serve-svc.ns.svc.cluster.local:8000/mlta/ns/ab/v1/predict")
 
 
 def test_rayservice_manifest_embeds_the_app(settings) -> None:
