@@ -128,21 +128,25 @@ class FoldEvaluator:
     best_predictions: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         self.adapter = self.candidate.adapter(self.data, self.num_threads)
         data = self.data
         self.runs = []
+        self.test_matrices = []  # each fold's test rows, cut once (every block predicts them)
         for fold, cols in zip(data.layout.folds, self.columns, strict=False):
             train = fold.train[data.labelled[fold.train]]
             names = [data.feature_names[i] for i in cols]
             self.runs.append(self.adapter.start(data.X[train][:, cols], data.y[train], names))
+            self.test_matrices.append(np.ascontiguousarray(data.X[fold.test][:, cols]))
 
     def advance_to(self, rounds: int) -> Report:
         """Grow every fold model to ``rounds`` and score them on their test rows."""
         data = self.data
         predictions, per_fold = [], []
-        for run, fold, cols in zip(self.runs, data.layout.folds, self.columns, strict=False):
+        for run, fold, matrix in zip(self.runs, data.layout.folds, self.test_matrices, strict=False):
             run.advance(rounds - run.rounds)
-            pred = self.adapter.predict(run.model, data.X[fold.test][:, cols])
+            pred = self.adapter.predict(run.model, matrix)
             predictions.append(pred)
             per_fold.append(score_rows(data, fold.test, pred, self.rule))
         self.rounds = rounds
