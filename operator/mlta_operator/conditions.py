@@ -31,6 +31,7 @@ class Reason(StrEnum):
     WAITING_FOR_DEPENDENCY = "WaitingForDependency"
     SUBMITTING = "Submitting"
     SUBMITTED = "Submitted"
+    RESUBMITTED = "Resubmitted"
     JOB_PENDING = "JobPending"
     JOB_RUNNING = "JobRunning"
     SUCCEEDED = "Succeeded"
@@ -38,6 +39,7 @@ class Reason(StrEnum):
     DEPLOYING = "Deploying"
     SERVING = "Serving"
     DEPLOY_FAILED = "DeployFailed"
+    GATE_FAILED = "GateFailed"
     UNHEALTHY = "Unhealthy"
 
 

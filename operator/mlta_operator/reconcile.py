@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from mlta.config import Settings
 from mlta.errors import DependencyNotReady, MltaError
 from mlta.specs import KINDS
+from mlta.specs.jobs import JobProgress, job_id
 from mlta.specs.modeldeployment import ModelDeploymentSpec
 
 from . import conditions as cond
@@ -38,7 +39,9 @@ log = logging.getLogger(__name__)
 #: Job outputs copied into status, per kind (keys are status field names).
 OUTPUT_FIELDS = {
     "DataPipeline": ("datasetVersion", "datasetUri", "rows", "featureCount"),
-    "TrainingJob": ("modelName", "modelVersion", "modelUri", "datasetVersion", "metrics"),
+    "TrainingJob": ("modelName", "modelVersion", "modelUri", "datasetVersion", "metrics",
+                    "trials", "trialsDone", "trialsTotal", "bestScore", "bestLearner", "gate",
+                    "gateReasons"),
 }
 
 
@@ -121,30 +124,49 @@ def reconcile_job(
     ):
         return Outcome(status)
 
+    attempt = int(status.get("attempt") or 0) if status.get("submissionId") == sid else 0
     envelope = build_envelope(kind=kind, body=body, settings=settings, submission_id=sid,
-                              correlation_id=cid, inputs=inputs)
+                              correlation_id=cid, inputs=inputs, attempt=attempt)
     if status.get("submissionId") != sid:
         previous = status.get("submissionId")
         if previous:
-            engine.stop_job(previous, namespace)
-        status.update(submissionId=sid, correlationId=cid)
+            engine.stop_job(job_id(previous, int(status.get("attempt") or 0)), namespace)
+        status.update(submissionId=sid, correlationId=cid, attempt=0)
         status = cond.mark(status, generation, State.PROGRESSING, Reason.SUBMITTING, f"submitting {sid}")
         cluster.patch_status(kind, namespace, name, status)  # record the id before submitting
         engine.submit_job(envelope, body)
         return Outcome(cond.mark(status, generation, State.PROGRESSING, Reason.SUBMITTED,
-                                 f"{engine.name} job {sid} submitted"), follow=Follow.POLL)
+                                 f"{engine.name} job {envelope.job_id} submitted"), follow=Follow.POLL)
 
-    job = engine.job_status(sid, namespace)
+    job = engine.job_status(envelope.job_id, namespace)
+    if job.url:
+        status["dashboardUrl"] = job.url
     if job.state == JobState.MISSING:
         engine.submit_job(envelope, body)  # id recorded but never submitted (crash): submit now
         return Outcome(cond.mark(status, generation, State.PROGRESSING, Reason.SUBMITTED,
-                                 f"{engine.name} job {sid} submitted"), follow=Follow.POLL)
+                                 f"{engine.name} job {envelope.job_id} submitted"), follow=Follow.POLL)
     if not job.state.finished:
         running = Reason.JOB_RUNNING if job.state == JobState.RUNNING else Reason.JOB_PENDING
-        message = f"job {sid} {job.state.value.lower()}"
+        message = f"job {envelope.job_id} {job.state.value.lower()}"
+        if job.progress is not None and kind == "TrainingJob":
+            status.update(progress_fields(job.progress))
+            message += progress_message(job.progress)
         return Outcome(cond.mark(status, generation, State.PROGRESSING, running, message),
                        follow=Follow.POLL)
     result = job.result
+    if result is None and job.state == JobState.FAILED and attempt < settings.operator.job_retries:
+        # The driver died without a word (killed, evicted, out of memory): run it again under
+        # the same submission id; a search resumes from the state it saved in the lake.
+        retry = build_envelope(kind=kind, body=body, settings=settings, submission_id=sid,
+                               correlation_id=cid, inputs=inputs, attempt=attempt + 1)
+        status["attempt"] = attempt + 1
+        note = (f"job {envelope.job_id} died without a result ({job.message or 'no message'}); "
+                f"resubmitted as {retry.job_id} (attempt {attempt + 1} of "
+                f"{settings.operator.job_retries})")
+        status = cond.mark(status, generation, State.PROGRESSING, Reason.RESUBMITTED, note)
+        cluster.patch_status(kind, namespace, name, status)  # record the attempt first
+        engine.submit_job(retry, body)
+        return Outcome(status, follow=Follow.POLL)
     if job.state == JobState.SUCCEEDED and result is not None and result.ok:
         for key in OUTPUT_FIELDS[kind]:
             if key in result.outputs:
@@ -155,6 +177,29 @@ def reconcile_job(
         ReportedReason(result.reason) if result and not result.ok else Reason.JOB_FAILED)
     message = (result.message if result and result.message else job.message) or "job failed without a message"
     return Outcome(cond.mark(status, generation, State.FAILED, reason, message))
+
+
+def progress_fields(progress: JobProgress) -> dict[str, Any]:
+    """A running TrainingJob's status fields from its last progress line."""
+    out: dict[str, Any] = {}
+    if progress.trials_done is not None and progress.trials_total is not None:
+        out.update(trialsDone=progress.trials_done, trialsTotal=progress.trials_total,
+                   trials=f"{progress.trials_done}/{progress.trials_total}")
+    if progress.best_score is not None:
+        out["bestScore"] = progress.best_score
+    if progress.best_learner is not None:
+        out["bestLearner"] = progress.best_learner
+    return out
+
+
+def progress_message(progress: JobProgress) -> str:
+    parts = []
+    if progress.trials_done is not None and progress.trials_total is not None:
+        parts.append(f"{progress.trials_done}/{progress.trials_total} trials")
+    if progress.best_score is not None:
+        parts.append(f"best score {progress.best_score:.4g}"
+                     + (f" ({progress.best_learner})" if progress.best_learner else ""))
+    return (": " + ", ".join(parts)) if parts else ""
 
 
 def require_ready(kind: str, namespace: str, name: str, cluster: Cluster) -> dict[str, Any]:
@@ -201,15 +246,26 @@ def reconcile_deployment(
         return Outcome(cond.mark(status, generation, State.FAILED, Reason.INVALID_SPEC, problem), True)
     spec = ModelDeploymentSpec.model_validate(body["spec"])
     resolved: dict[str, dict[str, str]] = {}
+    refused: list[str] = []
     try:
         for variant in spec.variants:
             job = require_ready("TrainingJob", namespace, variant.training_job, cluster)
+            job_status = job["status"]
             resolved[variant.training_job] = {
-                "modelUri": job["status"]["modelUri"], "modelVersion": job["status"]["modelVersion"]}
+                "modelUri": job_status["modelUri"], "modelVersion": job_status["modelVersion"]}
+            if job_status.get("gate") == "failed" and not variant.allow_failed_gate:
+                reasons = "; ".join(job_status.get("gateReasons") or []) or "no reason recorded"
+                refused.append(f"variant {variant.name!r}: {job_status.get('modelName', '')} "
+                               f"{job_status['modelVersion']} (TrainingJob {variant.training_job}) "
+                               f"failed its gate: {reasons}")
     except (DependencyNotReady, KeyError) as exc:
         message = str(exc) if isinstance(exc, MltaError) else f"TrainingJob status lacks {exc}"
         return Outcome(cond.mark(status, generation, State.WAITING, Reason.WAITING_FOR_DEPENDENCY,
                                  message))
+    if refused:
+        message = ("refusing to serve " + " | ".join(refused)
+                   + " (set the variant's allowFailedGate: true to serve it anyway)")
+        return Outcome(cond.mark(status, generation, State.FAILED, Reason.GATE_FAILED, message))
 
     cid = naming.correlation_id(meta.get("uid", ""), generation)
     args = serve_builders.serve_args(spec, namespace, name, resolved, cid)

@@ -30,7 +30,11 @@ from typing import Any, Protocol
 from .kube import Ref
 
 #: Status keys a dependant never reads: writing them wakes nobody.
-VOLATILE_STATUS_KEYS = frozenset({"conditions", "message", "correlationId", "submissionId"})
+VOLATILE_STATUS_KEYS = frozenset({
+    "conditions", "message", "correlationId", "submissionId", "attempt", "dashboardUrl",
+    # a running search's progress
+    "trials", "trialsDone", "trialsTotal", "bestScore", "bestLearner",
+})
 
 
 class StopFlag(Protocol):

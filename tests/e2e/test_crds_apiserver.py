@@ -27,7 +27,8 @@ spec: {source: {type: sample, symbols: [BTCUSDT, ETHUSDT], interval: 5m,
 apiVersion: mlta.io/v1alpha1
 kind: TrainingJob
 metadata: {name: a}
-spec: {dataPipeline: btc, model: {type: lightgbm, params: {numLeaves: 15}}}
+spec: {dataPipeline: btc, model: {type: lightgbm, lightgbm: {numLeaves: 15}},
+       search: {trials: 4, learners: [lightgbm, xgboost]}, ensemble: {topK: 2}}
 ---
 apiVersion: mlta.io/v1alpha1
 kind: ModelDeployment
@@ -50,6 +51,42 @@ INVALID = [
      ["spec.source.files", "required when source.type is files"]),
     ("TrainingJob", "{dataPipeline: btc, validation: {folds: 10, testFraction: 0.2}}",
      ["spec.validation.folds", "must be below 1"]),
+    ("TrainingJob", "{dataPipeline: btc, model: {lightgbm: {numLeaf: 3}}}",
+     ['unknown field "spec.model.lightgbm.numLeaf"']),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 0}}",
+     ["spec.search.trials", "greater than or equal to 1"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{numLeaves: {type: int, low: 70, high: 63}}}}}",
+     ["spec.search.space.lightgbm.numLeaves", "low < high"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{learningRate: {type: float, low: 0.1, high: 3}}}}}",
+     ["spec.search.space.lightgbm.learningRate.high", "less than or equal to 1"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{lambdaL1: {type: logFloat, low: 0, high: 3}}}}}",
+     ["spec.search.space.lightgbm.lambdaL1.low", "low > 0"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {xgboost: "
+                    "{maxDepth: {type: int, low: 2, high: 6}}}}}",
+     ["spec.search.space.xgboost", "xgboost is not searched"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, learners: [xgboost, xgboost]}}",
+     ["spec.search.learners", "must not repeat"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, sampler: cmaes, "
+                    "learners: [lightgbm, xgboost]}}",
+     ["spec.search.sampler", "one learner"]),
+    ("TrainingJob", "{dataPipeline: btc, ensemble: {topK: 3}}",
+     ["spec.ensemble", "needs a search"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: return}, search: {trials: 4}, "
+                    "ensemble: {method: rankAverage}}",
+     ["spec.ensemble.method", "classification target"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: volatility}, search: {trials: 4, metric: auc}}",
+     ["spec.search.metric", "classification metric"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: return}, gate: {minLockboxAuc: 0.5}}",
+     ["spec.gate.minLockboxAuc", "classification target"]),
+    ("TrainingJob", "{dataPipeline: btc, target: {kind: volatility}, gate: {minNetSharpe: 1}}",
+     ["spec.gate", "no trading signal"]),
+    ("TrainingJob", "{dataPipeline: btc, validation: {lockboxFraction: 0.6}}",
+     ["spec.validation.lockboxFraction"]),
+    ("TrainingJob", "{dataPipeline: btc, features: {selection: {univariateK: 3}}}",
+     ["spec.features.selection.univariateK", "together"]),
 ]
 
 

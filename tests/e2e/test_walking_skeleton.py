@@ -56,7 +56,7 @@ def applied(control_plane: ControlPlane, operator_log: Path) -> list[dict[str, A
 @pytest.mark.e2e
 def test_kubectl_get_mlta_lists_all_ready(control_plane: ControlPlane, applied: list[dict[str, Any]]) -> None:
     out = kubectl(control_plane, "-n", NS, "get", "mlta").stdout
-    for name in ("crypto-5m", "lgbm-deep", "lgbm-fast", "direction-ab"):
+    for name in ("crypto-5m", "direction-search", "lgbm-fast", "direction-ab"):
         line = next((ln for ln in out.splitlines() if name in ln), "")
         assert "Ready" in line, out
     for obj in applied:
@@ -71,13 +71,30 @@ def test_status_carries_lineage(applied: list[dict[str, Any]]) -> None:
     by_name = {o["metadata"]["name"]: o for o in applied}
     pipeline = by_name["crypto-5m"]["status"]
     assert pipeline["rows"] > 1000 and pipeline["featureCount"] >= 5
-    for job in ("lgbm-deep", "lgbm-fast"):
+    for job in ("direction-search", "lgbm-fast"):
         st = by_name[job]["status"]
         assert st["datasetVersion"] == pipeline["datasetVersion"]
         meta = read_metadata(st["modelUri"])
         assert meta.version == st["modelVersion"]
         assert meta.lineage["datasetVersion"] == pipeline["datasetVersion"]
         assert 0.0 <= st["metrics"]["score"] <= 1.0
+        assert st["gate"] in ("passed", "failed") and st["gate"] == meta.gate.status.value
+        assert {"lockboxAuc", "cvAuc", "lockboxSharpe"} <= st["metrics"].keys()
+    search = by_name["direction-search"]["status"]
+    assert search["trials"] == "6/6" and search["bestLearner"] == "ensemble"
+    assert search["dashboardUrl"].endswith(f"/#/jobs/{search['submissionId']}")
+    assert by_name["lgbm-fast"]["status"]["trials"] == "1/1"
+
+
+@pytest.mark.e2e
+def test_kubectl_get_tj_shows_trials_and_gate(control_plane: ControlPlane,
+                                              applied: list[dict[str, Any]]) -> None:
+    out = kubectl(control_plane, "-n", NS, "get", "tj").stdout.splitlines()
+    header = out[0].split()
+    assert header[:7] == ["NAME", "PHASE", "TRIALS", "LEARNER", "SCORE", "GATE", "VERSION"], out
+    row = next(ln.split() for ln in out if ln.startswith("direction-search"))
+    assert row[1] == "Ready" and row[2] == "6/6" and row[3] == "ensemble"
+    assert row[5] in ("passed", "failed")
 
 
 @pytest.mark.e2e

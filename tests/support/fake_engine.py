@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlta.specs.jobs import JobEnvelope, JobResult
+from mlta.specs.jobs import JobEnvelope, JobProgress, JobResult
 from mlta_operator.backends.base import JobState, JobStatus, ServeState, ServeStatus
 
 
@@ -23,6 +23,7 @@ class FakeJob:
     state: JobState = JobState.PENDING
     message: str = ""
     result: JobResult | None = None
+    progress: JobProgress | None = None
 
 
 @dataclass
@@ -38,8 +39,8 @@ class FakeEngine:
     # -- the Engine protocol ----------------------------------------------------------------
     def submit_job(self, envelope: JobEnvelope, body: dict[str, Any]) -> None:
         with self._lock:
-            self._record("submit_job", envelope.submission_id)
-            self.jobs.setdefault(envelope.submission_id, FakeJob(envelope))
+            self._record("submit_job", envelope.job_id)
+            self.jobs.setdefault(envelope.job_id, FakeJob(envelope))
 
     def job_status(self, submission_id: str, namespace: str) -> JobStatus:
         with self._lock:
@@ -48,7 +49,8 @@ class FakeEngine:
             if job is None:
                 return JobStatus(JobState.MISSING, f"no job {submission_id}")
             result = job.result if job.state.finished else None
-            return JobStatus(job.state, job.message, result)
+            return JobStatus(job.state, job.message, result, progress=job.progress,
+                             url=f"http://fake-dashboard/#/jobs/{submission_id}")
 
     def stop_job(self, submission_id: str, namespace: str) -> None:
         with self._lock:
@@ -78,11 +80,14 @@ class FakeEngine:
 
     # -- the test's side --------------------------------------------------------------------
     def set_job(self, submission_id: str, state: JobState, *, outputs: dict[str, Any] | None = None,
-                reason: str | None = None, message: str = "", report: bool = True) -> None:
-        """Move a job on; a finished job reports ok (no ``reason``) or a failure (``reason``)."""
+                reason: str | None = None, message: str = "", report: bool = True,
+                progress: JobProgress | None = None) -> None:
+        """Move a job on; a finished job reports ok (no ``reason``) or a failure (``reason``);
+        ``report=False`` is a job that died without reporting anything."""
         with self._lock:
             job = self.jobs[submission_id]
             job.state, job.message = state, message
+            job.progress = progress
             if state.finished and report:
                 job.result = JobResult(ok=reason is None, reason=reason or "Succeeded",
                                        message=message, outputs=outputs or {})

@@ -167,12 +167,19 @@ def test_crd_names_columns_and_subresources(kind: str) -> None:
 def test_nullable_enum_exclusive_and_maps_are_converted() -> None:
     spec = _schema("TrainingJob")["properties"]["spec"]["properties"]
     assert spec["modelName"]["nullable"] is True and spec["modelName"]["type"] == "string"
-    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm"]
+    assert spec["model"]["properties"]["type"]["enum"] == ["lightgbm", "xgboost", "catboost"]
     fraction = spec["validation"]["properties"]["testFraction"]
     assert fraction["minimum"] == 0 and fraction["exclusiveMinimum"] is True
     assert fraction["maximum"] == 0.5 and fraction["exclusiveMaximum"] is True
-    params = spec["model"]["properties"]["params"]
-    assert params["type"] == "object" and params["additionalProperties"] == {"type": "number"}
+    leaves = spec["model"]["properties"]["lightgbm"]["properties"]["numLeaves"]
+    assert leaves["type"] == "integer" and leaves["minimum"] == 2 and "LightGBM" in leaves["description"]
+    # a generated search range carries its parameter's bounds
+    rng = spec["search"]["properties"]["space"]["properties"]["xgboost"]["properties"]["subsample"]
+    assert rng["properties"]["high"]["maximum"] == 1.0 and rng["properties"]["low"]["minimum"] == 0
+    assert rng["properties"]["type"]["enum"] == ["float", "logFloat", "categorical"]
+    # nested settings objects carry their defaults, so CEL can read them when left out
+    assert spec["model"]["default"]["type"] == "lightgbm"
+    assert spec["validation"]["default"]["lockboxFraction"] == 0.15
     source = _schema("DataPipeline")["properties"]["spec"]["properties"]["source"]
     assert source["properties"]["start"]["format"] == "date-time"
     assert source["properties"]["symbols"]["items"]["pattern"] == "^[A-Z0-9_]{2,20}$"

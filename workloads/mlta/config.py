@@ -89,6 +89,10 @@ class OperatorSettings(_Section):
         default=30, gt=0, description="polls back off to this; also the health check of a "
                                       "serving deployment")
     retry_delay_seconds: float = Field(default=10, gt=0)
+    job_retries: int = Field(
+        default=2, ge=0, le=20,
+        description="resubmissions of a job whose driver died without reporting a result "
+                    "(killed, evicted, out of memory); its search resumes where it stopped")
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="0 turns metrics off")
     health_port: int = Field(default=8089, ge=0, le=65535,
                              description="kopf's liveness endpoint on 127.0.0.1; 0 turns it off")

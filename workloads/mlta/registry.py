@@ -1,12 +1,16 @@
 """The model registry's on-disk format, shared by training (writer) and serving (reader).
 
-A model version lives at ``{storage}/registry/{name}/{version}/`` with the model artifact and
-``metadata.json`` (this model). Versions are ``v1``, ``v2``... allocated by the trainer.
+A model version lives at ``{storage}/registry/{name}/{version}/``: ``metadata.json`` (this
+model, written last: a version without it is incomplete and ignored), the members' artifacts,
+and its reports (trial table, explanations, backtest). Versions are ``v1``, ``v2``...
+allocated by the trainer. A version is one model or an ensemble of members; serving loads
+either through :func:`mlta.training.predictor.load_predictor`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +18,36 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import storage
 
 METADATA_FILE = "metadata.json"
+ENSEMBLE = "ensemble"
+
+
+class GateStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class MemberInfo(BaseModel):
+    """One fitted learner of a version (a single model has exactly one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learner: str = Field(description="A ModelType value: lightgbm, xgboost or catboost.")
+    artifact: str = Field(description="Artifact path relative to the version directory.")
+    rounds: int = Field(description="Boosting rounds (chosen on the walk-forward folds).")
+    params: dict[str, Any] = Field(default_factory=dict, description="Hyperparameters.")
+    feature_columns: list[str] = Field(description="The member's inputs, in order.")
+    trial: str | None = Field(default=None, description="Search candidate key, if searched.")
+
+
+class GateInfo(BaseModel):
+    """The gate's verdict and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: GateStatus
+    reasons: list[str] = Field(default_factory=list)
+    checks: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="criterion -> {value, threshold, passed}")
 
 
 class ModelVersionMetadata(BaseModel):
@@ -23,15 +57,36 @@ class ModelVersionMetadata(BaseModel):
 
     name: str
     version: str
-    model_type: str = Field(description="lightgbm | xgboost | catboost")
-    artifact: str = Field(description="Artifact file name inside the version directory.")
-    feature_columns: list[str]
-    target: dict[str, Any] = Field(description="kind, horizon, deadBand of the label.")
-    metrics: dict[str, float]
+    model_type: str = Field(description="A ModelType value, or 'ensemble'.")
+    artifact: str = Field(description="Main artifact: the single member's, or ensemble.json.")
+    feature_columns: list[str] = Field(description="Inputs a client sends (every member's).")
+    target: dict[str, Any] = Field(description="kind, horizon and the label's settings.")
+    metrics: dict[str, float] = Field(description="Flat summary: score, cv*, lockbox*, dsr, pbo.")
     lineage: dict[str, Any] = Field(
-        description="datasetUri, datasetVersion, trainingJob, submissionId, codeVersion, specHash"
-    )
+        description="datasetUri, datasetVersion, featureSpecHash, trainingJob, submissionId, "
+                    "codeVersion, specHash")
     created_at: datetime
+    members: list[MemberInfo] = Field(default_factory=list)
+    ensemble: dict[str, Any] | None = Field(default=None, description="The combiner, if any.")
+    gate: GateInfo | None = None
+    evaluation: dict[str, Any] = Field(
+        default_factory=dict,
+        description="cv, lockbox, baselines, selectionBias (DSR, PBO) and the search summary")
+    artifacts: dict[str, str] = Field(
+        default_factory=dict, description="Report name -> path relative to the version directory.")
+
+    def member_list(self) -> list[MemberInfo]:
+        """The members; a version written before members existed is one member."""
+        if self.members:
+            return list(self.members)
+        return [MemberInfo(learner=self.model_type, artifact=self.artifact,
+                           rounds=int(self.metrics.get("rounds", 0)),
+                           feature_columns=list(self.feature_columns))]
+
+    @property
+    def servable(self) -> bool:
+        """False when the gate failed (a deployment must opt in to serve it)."""
+        return self.gate is None or self.gate.status is GateStatus.PASSED
 
 
 def version_uri(storage_uri: str, name: str, version: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from mlta.specs.jobs import JobEnvelope, JobResult
+from mlta.specs.jobs import JobEnvelope, JobProgress, JobResult
 
 
 class JobState(str, Enum):
@@ -22,11 +22,19 @@ class JobState(str, Enum):
         return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.STOPPED)
 
 
+#: The states in which a job ran to its end.
+FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.STOPPED)
+
+
 @dataclass(frozen=True)
 class JobStatus:
+    """A job's state; ``progress`` is what it last printed about itself, ``url`` its page."""
+
     state: JobState
     message: str = ""
     result: JobResult | None = None
+    progress: JobProgress | None = None
+    url: str | None = None
 
 
 class ServeState(str, Enum):
@@ -53,7 +61,10 @@ class Engine(Protocol):
         """Start the job; submitting an id that already exists is a no-op."""
 
     def job_status(self, submission_id: str, namespace: str) -> JobStatus:
-        """State, message and (when finished) the job's reported result."""
+        """State, message, progress and (when finished) the job's reported result.
+
+        ``submission_id`` here is the engine's job id (``JobEnvelope.job_id``).
+        """
 
     def stop_job(self, submission_id: str, namespace: str) -> None:
         """Stop a job if it runs; unknown ids are fine."""

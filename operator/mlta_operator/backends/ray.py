@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 
 from mlta.errors import BackendError
-from mlta.specs.jobs import JobEnvelope, JobResult
+from mlta.specs.jobs import JobEnvelope, JobProgress, JobResult
 
 from ..builders.jobs import ray_job_submission
-from .base import JobState, JobStatus, ServeState, ServeStatus
+from .base import FINISHED, JobState, JobStatus, ServeState, ServeStatus
 
 log = logging.getLogger(__name__)
 _SERVE_LOCK = threading.Lock()
@@ -54,17 +54,17 @@ class RayBackend:
 
     # -- jobs -------------------------------------------------------------------------------
     def submit_job(self, envelope: JobEnvelope, body: dict[str, Any]) -> None:
-        existing = self._call("GET", f"/api/jobs/{envelope.submission_id}")
+        existing = self._call("GET", f"/api/jobs/{envelope.job_id}")
         if existing.status_code == 200:
-            log.info("job %s already submitted", envelope.submission_id)
+            log.info("job %s already submitted", envelope.job_id)
             return
         resp = self._call("POST", "/api/jobs/", json=ray_job_submission(envelope, self.settings))
         if resp.status_code == 200:
-            log.info("submitted Ray job %s", envelope.submission_id)
+            log.info("submitted Ray job %s", envelope.job_id)
             return
         if "already exists" in resp.text:
             return
-        raise self._fail(resp, f"submitting Ray job {envelope.submission_id}")
+        raise self._fail(resp, f"submitting Ray job {envelope.job_id}")
 
     def job_status(self, submission_id: str, namespace: str) -> JobStatus:
         resp = self._call("GET", f"/api/jobs/{submission_id}")
@@ -74,12 +74,15 @@ class RayBackend:
             raise self._fail(resp, f"reading Ray job {submission_id}")
         info = resp.json()
         state = JobState(info.get("status", "PENDING"))
-        result = None
-        if state.finished:
+        result, progress = None, None
+        if state in (JobState.RUNNING, *FINISHED):
             logs = self._call("GET", f"/api/jobs/{submission_id}/logs")
             if logs.status_code == 200:
-                result = JobResult.from_logs(logs.json().get("logs", ""))
-        return JobStatus(state, info.get("message") or "", result)
+                text = logs.json().get("logs", "")
+                progress = JobProgress.from_logs(text)
+                result = JobResult.from_logs(text) if state.finished else None
+        url = self.settings.ray.dashboard_url.rstrip("/") + f"/#/jobs/{submission_id}"
+        return JobStatus(state, info.get("message") or "", result, progress=progress, url=url)
 
     def stop_job(self, submission_id: str, namespace: str) -> None:
         resp = self._call("POST", f"/api/jobs/{submission_id}/stop")

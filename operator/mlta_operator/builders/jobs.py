@@ -21,6 +21,7 @@ def build_envelope(
     submission_id: str,
     correlation_id: str,
     inputs: dict[str, str] | None = None,
+    attempt: int = 0,
 ) -> JobEnvelope:
     """The job's whole input: the CR's stored spec, where to write, and resolved inputs."""
     meta = body["metadata"]
@@ -32,6 +33,7 @@ def build_envelope(
         correlation_id=correlation_id,
         submission_id=submission_id,
         inputs=inputs or {},
+        attempt=attempt,
     )
 
 
@@ -59,7 +61,7 @@ def ray_job_submission(envelope: JobEnvelope, settings: Settings) -> dict[str, A
     """Body of ``POST /api/jobs/`` (Ray Job Submission REST API)."""
     return {
         "entrypoint": ENTRYPOINT,
-        "submission_id": envelope.submission_id,
+        "submission_id": envelope.job_id,
         "runtime_env": {"env_vars": job_env(envelope, settings)},
         "metadata": job_metadata(envelope),
         "entrypoint_num_cpus": 1,
@@ -117,7 +119,7 @@ def rayjob_manifest(
         "apiVersion": "ray.io/v1",
         "kind": "RayJob",
         "metadata": {
-            "name": kube_name(envelope.submission_id),
+            "name": kube_name(envelope.job_id),
             "namespace": ref.namespace,
             "labels": {f"{LABEL_PREFIX}/kind": ref.kind.lower(), f"{LABEL_PREFIX}/name": ref.name},
             "annotations": {f"{LABEL_PREFIX}/correlation-id": envelope.correlation_id},
@@ -125,7 +127,7 @@ def rayjob_manifest(
         },
         "spec": {
             "entrypoint": ENTRYPOINT,
-            "jobId": envelope.submission_id,
+            "jobId": envelope.job_id,
             "runtimeEnvYAML": yaml.safe_dump(runtime_env, sort_keys=True),
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": 3600,

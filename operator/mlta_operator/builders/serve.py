@@ -31,6 +31,7 @@ def serve_args(
         variants=[
             ServedVariant(
                 name=v.name, weight=v.weight, replicas=v.replicas,
+                allow_failed_gate=v.allow_failed_gate,
                 model_uri=resolved[v.training_job]["modelUri"],
                 model_version=resolved[v.training_job]["modelVersion"],
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlta.specs.jobs import job_id
+
 from ..loop import Context
 from ..reconcile import Outcome, reconcile_job, training_inputs
 from .common import register_kind
@@ -17,9 +19,11 @@ def reconcile(body: dict[str, Any], ctx: Context) -> Outcome:
 
 def stop_job(body: dict[str, Any], ctx: Context) -> None:
     """Finalizer of the job kinds: stop the Ray job the status names (if any)."""
-    sid = (body.get("status") or {}).get("submissionId")
+    status = body.get("status") or {}
+    sid = status.get("submissionId")
     if sid:
-        ctx.engine.stop_job(sid, body["metadata"]["namespace"])
+        ctx.engine.stop_job(job_id(sid, int(status.get("attempt") or 0)),
+                            body["metadata"]["namespace"])
 
 
 register_kind(KIND, "trainingjobs", reconcile, stop_job)

@@ -66,3 +66,18 @@ def test_models_are_checked_before_replicas_start(uris: tuple[str, str], tmp_pat
     with pytest.raises(ServingError, match="holds version 'v1', not 'v9'"):
         build_app(wire)
     assert parse_args(wire, check_models=False).variants[0].model_version == "v9"
+
+
+def test_a_version_that_failed_its_gate_is_refused_unless_the_variant_opts_in(
+        uris: tuple[str, str]) -> None:
+    from mlta import registry
+
+    meta = registry.read_metadata(uris[0])
+    gate = registry.GateInfo(status=registry.GateStatus.FAILED,
+                             reasons=["lockbox AUC is 0.49, the gate needs >= 0.52"])
+    registry.write_metadata(uris[0], meta.model_copy(update={"gate": gate}))
+    wire = _args(*uris)
+    with pytest.raises(ServingError, match=r"'champion': m v1 failed its gate: lockbox AUC is 0\.49"):
+        build_app(wire)
+    wire["variants"][0]["allowFailedGate"] = True
+    assert parse_args(wire).variants[0].allow_failed_gate is True

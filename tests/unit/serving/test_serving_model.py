@@ -56,14 +56,14 @@ def test_version_mismatch_and_unknown_types_fail_at_load(tmp_path: Path, candles
     with pytest.raises(ServingError, match="holds model version 'v1'"):
         LoadedModel.load(tiny.uri, "v2")
     meta = registry.read_metadata(tiny.uri)
-    registry.write_metadata(tiny.uri, meta.model_copy(update={"model_type": "xgboost"}))
-    with pytest.raises(ServingError, match="'xgboost' of m/v1 cannot be served"):
+    registry.write_metadata(tiny.uri, meta.model_copy(update={"model_type": "sklearn"}))
+    with pytest.raises(ServingError, match="'sklearn' of m/v1 cannot be served"):
         LoadedModel.load(tiny.uri)
-    registry.write_metadata(tiny.uri, meta.model_copy(update={"target": {"kind": "volatility"}}))
-    with pytest.raises(ServingError, match="target kind 'volatility'"):
+    registry.write_metadata(tiny.uri, meta.model_copy(update={"target": {"kind": "sentiment"}}))
+    with pytest.raises(ServingError, match="target kind 'sentiment'"):
         LoadedModel.load(tiny.uri)
     registry.write_metadata(tiny.uri, meta.model_copy(update={"feature_columns": ["a", "b"]}))
-    with pytest.raises(ServingError, match="the booster has 1 features, the metadata lists 2"):
+    with pytest.raises(ServingError, match="the lightgbm model has 1 features, the metadata lists 2"):
         LoadedModel.load(tiny.uri)
 
 
@@ -71,5 +71,6 @@ def test_corrupt_artifact_is_a_serving_error(tmp_path: Path, candles: Path) -> N
     tiny = register_tiny_model(tmp_path.as_uri(), candles, name="m", version="v1",
                                kind="direction", features=["ret_1"])
     storage.write_bytes_atomic(storage.join(tiny.uri, "model.txt"), b"not a model")
-    with pytest.raises(ServingError, match=r"cannot load model\.txt"):
+    with pytest.raises(ServingError,
+                       match=r"m/v1: member 0 \(lightgbm, model\.txt\) cannot be loaded: .*not a LightGBM"):
         LoadedModel.load(tiny.uri)

@@ -1,100 +1,143 @@
-"""LightGBM adapter: parameter mapping, errors that name the key, determinism, save/load."""
+"""The learner adapters, every rule parametrised over ModelType (the one list of learners)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from mlta.errors import SpecError
-from mlta.specs.trainingjob import ModelSpec, TargetSpec
-from mlta.training.adapters import get_adapter
-from mlta.training.adapters.base import ModelAdapter
-from mlta.training.adapters.lightgbm import LightGBMAdapter, map_params, snake_case
+from mlta.errors import SpecError, TrainingError
+from mlta.specs.learners import LEARNER_PARAMS, CatBoostParams, LightGBMParams, ModelType, XGBoostParams
+from mlta.training.adapters import ADAPTER_CLASSES, ModelAdapter, Objective, get_adapter
+from mlta.training.adapters.base import TrainingRun, default_threads, fit
+
+LEARNERS = list(ModelType)
+NAMES = ["f_a", "f_b", "f_c"]
+
+#: Small, fast, non-default settings per learner (sampling on, so seeding matters).
+PARAMS = {
+    ModelType.LIGHTGBM: LightGBMParams(num_leaves=7, feature_fraction=0.7, bagging_fraction=0.8,
+                                       bagging_freq=1, min_data_in_leaf=10),
+    ModelType.XGBOOST: XGBoostParams(max_depth=3, subsample=0.8, colsample_bytree=0.7,
+                                     learning_rate=0.2),
+    ModelType.CATBOOST: CatBoostParams(depth=4, rsm=0.7, learning_rate=0.2),
+}
 
 
-def test_camel_case_keys_map_to_lightgbm_names_with_int_casts() -> None:
-    mapped = map_params({"numLeaves": 31.0, "learningRate": 0.05, "minDataInLeaf": 20,
-                         "lambdaL2": 1.0, "featureFraction": 0.8, "extraTrees": 1})
-    assert mapped == {"num_leaves": 31, "learning_rate": 0.05, "min_data_in_leaf": 20,
-                      "lambda_l2": 1.0, "feature_fraction": 0.8, "extra_trees": True}
-    assert isinstance(mapped["num_leaves"], int)
-    assert isinstance(mapped["learning_rate"], float)
-
-
-def test_sklearn_style_aliases_and_snake_case_are_accepted() -> None:
-    assert map_params({"minChildSamples": 5, "colsampleBytree": 0.5, "num_leaves": 7}) == {
-        "min_data_in_leaf": 5, "feature_fraction": 0.5, "num_leaves": 7}
-    assert snake_case("lambdaL1") == "lambda_l1"
-
-
-def test_unknown_param_is_a_spec_error_naming_it() -> None:
-    with pytest.raises(SpecError, match=r"model\.params\.numLeafs is not a known") as info:
-        map_params({"numLeafs": 31})
-    assert "numLeaves" in str(info.value)  # the hint lists what is accepted
-
-
-@pytest.mark.parametrize("key", ["objective", "seed", "numThreads", "numIterations"])
-def test_reserved_params_are_refused(key: str) -> None:
-    with pytest.raises(SpecError, match=f"model.params.{key} cannot be set"):
-        map_params({key: 1})
-
-
-def test_fractional_value_for_an_integer_param_is_refused() -> None:
-    with pytest.raises(SpecError, match="whole number"):
-        map_params({"numLeaves": 31.5})
-
-
-def test_objective_follows_the_target_and_training_is_deterministic_config() -> None:
-    direction = LightGBMAdapter(ModelSpec(), TargetSpec(kind="direction"), num_threads=1)
-    regression = LightGBMAdapter(ModelSpec(), TargetSpec(kind="return"), num_threads=2)
-    assert direction.params["objective"] == "binary"
-    assert regression.params["objective"] == "regression"
-    assert direction.params["deterministic"] is True and direction.params["num_threads"] == 1
-    assert isinstance(get_adapter("lightgbm"), ModelAdapter)
-
-
-def test_unknown_model_type_is_a_spec_error() -> None:
-    with pytest.raises(SpecError, match="xgboost"):
-        get_adapter("xgboost")
-
-
-def _data(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def _data(n: int = 600, seed: int = 0, objective: Objective = Objective.BINARY
+          ) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"f_a": rng.normal(size=400), "f_b": rng.normal(size=400)})
-    y = (X["f_a"] + 0.5 * rng.normal(size=400) > 0).astype(float).to_numpy()
-    return X, y
+    X = rng.normal(size=(n, len(NAMES)))
+    X[rng.random(size=X.shape) < 0.05] = np.nan  # missing values are native to every learner
+    signal = np.nan_to_num(X[:, 0]) + 0.5 * np.nan_to_num(X[:, 1]) ** 2
+    if objective is Objective.BINARY:
+        return X, (signal + 0.5 * rng.normal(size=n) > 0.4).astype(np.float64)
+    return X, signal + 0.1 * rng.normal(size=n)
 
 
-def test_fit_is_reproducible_and_save_load_predicts_identically(tmp_path: Path) -> None:
+def test_every_learner_has_params_and_an_adapter() -> None:
+    assert set(ADAPTER_CLASSES) == set(ModelType) == set(LEARNER_PARAMS)
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("objective", list(Objective))
+def test_blocks_equal_one_call_and_seeded_runs_repeat(learner: ModelType, objective: Objective) -> None:
+    X, y = _data(objective=objective)
+    adapter = get_adapter(learner, PARAMS[learner], objective=objective, num_threads=1)
+    assert isinstance(adapter, ModelAdapter)
+    whole = fit(adapter, X, y, NAMES, 30)
+    run = adapter.start(X, y, NAMES)
+    for block in (10, 0, 5, 15):
+        run.advance(block)
+    assert isinstance(run, TrainingRun)
+    assert run.rounds == 30
+    np.testing.assert_array_equal(adapter.predict(run.model, X), adapter.predict(whole, X))
+    again = fit(get_adapter(learner, PARAMS[learner], objective=objective, num_threads=1), X, y, NAMES, 30)
+    np.testing.assert_array_equal(adapter.predict(again, X), adapter.predict(whole, X))
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_a_classifier_learns_and_predicts_probabilities(learner: ModelType) -> None:
     X, y = _data()
-    spec = ModelSpec(params={"numLeaves": 7, "featureFraction": 0.7, "baggingFraction": 0.8,
-                             "baggingFreq": 1}, num_boost_round=30)
-    adapter = get_adapter("lightgbm", spec, TargetSpec(kind="direction"), num_threads=2)
-    first = adapter.fit(X, y, X.iloc[:50], y[:50])
-    second = adapter.fit(X, y)
-    p1, p2 = adapter.predict(first, X), adapter.predict(second, X)
-    np.testing.assert_array_equal(p1, p2)
-    assert ((p1 > 0.5) == (y > 0.5)).mean() > 0.7  # it learned f_a
-    name = adapter.save(first, f"file://{tmp_path}")
+    adapter = get_adapter(learner, PARAMS[learner], objective=Objective.BINARY)
+    model = fit(adapter, X[:400], y[:400], NAMES, 40)
+    p = adapter.predict(model, X[400:])
+    assert p.dtype == np.float64 and p.shape == (200,)
+    assert ((p >= 0) & (p <= 1)).all()
+    assert ((p > 0.5) == (y[400:] > 0.5)).mean() > 0.7
+    assert adapter.feature_names(model) == NAMES
+    assert adapter.predict(model, X[:0]).shape == (0,)
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("objective", list(Objective))
+def test_contributions_sum_to_the_raw_margin_and_match_shap(learner: ModelType, objective: Objective) -> None:
+    shap = pytest.importorskip("shap")
+    X, y = _data(objective=objective)
+    adapter = get_adapter(learner, PARAMS[learner], objective=objective)
+    model = fit(adapter, X, y, NAMES, 25)
+    contrib = adapter.contributions(model, X[:100])
+    assert contrib.shape == (100, len(NAMES) + 1)
+    margin = contrib.sum(axis=1)
+    pred = adapter.predict(model, X[:100])
+    expected = np.log(pred / (1 - pred)) if objective is Objective.BINARY else pred
+    # XGBoost predicts in float32, so the margin agrees to float32 precision only.
+    np.testing.assert_allclose(margin, expected, rtol=1e-5, atol=1e-5)
+    reference = np.asarray(shap.TreeExplainer(model).shap_values(X[:100]), dtype=np.float64)
+    np.testing.assert_allclose(contrib[:, :-1], reference.reshape(100, -1), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_save_load_predicts_identically(learner: ModelType, tmp_path: Path) -> None:
+    X, y = _data()
+    adapter = get_adapter(learner, PARAMS[learner])
+    model = fit(adapter, X, y, NAMES, 20)
+    name = adapter.save(model, f"file://{tmp_path}")
     assert (tmp_path / name).exists() and not list(tmp_path.glob(".tmp-*"))
-    loaded = get_adapter("lightgbm").load(f"file://{tmp_path}/{name}")
-    # columns in another order: predict selects by the model's feature names
-    np.testing.assert_array_equal(adapter.predict(loaded, X[["f_b", "f_a"]]), p1)
+    loaded = get_adapter(learner).load(f"file://{tmp_path}/{name}")
+    np.testing.assert_array_equal(adapter.predict(loaded, X), adapter.predict(model, X))
+    np.testing.assert_allclose(adapter.contributions(loaded, X[:20]), adapter.contributions(model, X[:20]))
+    (tmp_path / "junk").write_bytes(b"not a model")
+    with pytest.raises(TrainingError) as info:
+        adapter.load(f"file://{tmp_path}/junk")
+    assert info.value.reason == "CorruptModel"
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_no_rows_and_bad_rounds_are_clear_errors(learner: ModelType) -> None:
+    adapter = get_adapter(learner)
+    with pytest.raises(TrainingError, match="no training rows"):
+        adapter.start(np.zeros((0, 3)), np.zeros(0), NAMES)
+    X, y = _data(n=100)
+    run = adapter.start(X, y, NAMES)
+    with pytest.raises(ValueError, match="non-negative"):
+        run.advance(-1)
+
+
+def test_unknown_learner_and_wrong_params_are_spec_errors() -> None:
+    with pytest.raises(SpecError, match="sklearn") as info:
+        get_adapter("sklearn")
+    assert "lightgbm, xgboost, catboost" in (info.value.hint or "")
+    with pytest.raises(SpecError, match="XGBoostParams"):
+        get_adapter(ModelType.XGBOOST, LightGBMParams())
+
+
+def test_catboost_model_before_any_round_is_a_clear_error() -> None:
+    X, y = _data(n=100)
+    run = get_adapter(ModelType.CATBOOST).start(X, y, NAMES)
+    with pytest.raises(TrainingError, match="no trees yet"):
+        _ = run.model
 
 
 def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlta.training.adapters.lightgbm import default_threads
-
     monkeypatch.delenv("MLTA_TRAIN_THREADS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert default_threads() == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert default_threads() == 3
     monkeypatch.setenv("MLTA_TRAIN_THREADS", "2")
-    assert LightGBMAdapter().params["num_threads"] == 2
+    assert get_adapter("lightgbm").params["num_threads"] == 2  # type: ignore[attr-defined]
     monkeypatch.setenv("MLTA_TRAIN_THREADS", "many")
     with pytest.raises(SpecError, match="MLTA_TRAIN_THREADS"):
         default_threads()

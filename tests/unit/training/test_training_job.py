@@ -10,16 +10,17 @@ import pytest
 
 from mlta import __version__
 from mlta.jobs import pipeline
-from mlta.jobs.training import run
+from mlta.jobs.training import feature_hash, run
 from mlta.registry import list_versions, read_metadata
 from mlta.specs import JobEnvelope, TrainingJobSpec
 from mlta.training.register import spec_hash
 
 TRAINING_SPEC = {
     "dataPipeline": "btc",
-    "model": {"params": {"numLeaves": 7, "minDataInLeaf": 30}, "numBoostRound": 30},
+    "model": {"lightgbm": {"numLeaves": 7, "minDataInLeaf": 30}, "numBoostRound": 30},
     "target": {"kind": "direction", "horizon": 6},
-    "validation": {"folds": 2, "testFraction": 0.2, "embargoBars": 3},
+    "validation": {"folds": 2, "testFraction": 0.2, "embargoBars": 3, "lockboxFraction": 0.15,
+                   "minTrainRows": 100},
 }
 
 
@@ -54,15 +55,19 @@ def test_trains_on_gold_and_registers_a_version(gold: tuple[str, dict[str, Any]]
     assert out["modelName"] == "btc-direction" and out["modelVersion"] == "v1"
     assert out["modelUri"] == f"{lake}/registry/btc-direction/v1"
     assert out["datasetVersion"] == data["datasetVersion"]
-    assert {"auc", "accuracy", "logLoss", "sharpe", "strategyReturn", "score"} <= out[
-        "metrics"].keys()
+    assert {"cvAuc", "cvAccuracy", "cvLogLoss", "cvSharpe", "cvTotalReturn", "score",
+            "lockboxAuc", "lockboxSharpe", "lockboxMaxDrawdown"} <= out["metrics"].keys()
     assert all(math.isfinite(v) for v in out["metrics"].values())
+    assert out["gate"] in ("passed", "failed") and out["trials"] == "1/1"
     meta = read_metadata(out["modelUri"])
     assert meta.lineage == {
         "datasetUri": data["datasetUri"], "datasetVersion": data["datasetVersion"],
+        "goldSpecHash": meta.lineage["goldSpecHash"],
+        "featureSpecHash": feature_hash(meta.feature_columns),
         "trainingJob": "ml/btc-direction", "submissionId": "sub-1", "codeVersion": __version__,
         "specHash": spec_hash(TrainingJobSpec.model_validate(TRAINING_SPEC)),
     }
+    assert len(meta.lineage["goldSpecHash"]) == 64
     assert meta.feature_columns and all(c.startswith("f_") for c in meta.feature_columns)
     # the same submission again: same version, nothing new in the registry
     assert run(envelope).outputs == out
@@ -79,7 +84,7 @@ def test_model_name_from_the_spec_wins(gold: tuple[str, dict[str, Any]]) -> None
     result = run(_envelope(lake, spec, {"datasetUri": data["datasetUri"]}, submission="n-1"))
     assert result.ok, result.message
     assert result.outputs["modelName"] == "shared-model"
-    assert result.outputs["metrics"]["score"] == result.outputs["metrics"]["correlation"]
+    assert result.outputs["metrics"]["score"] == result.outputs["metrics"]["cvCorrelation"]
 
 
 def test_missing_dataset_uri_says_the_pipeline_must_be_ready(tmp_path: Path) -> None:
@@ -97,10 +102,10 @@ def test_invalid_spec_is_reported_with_the_field(tmp_path: Path) -> None:
 
 def test_unknown_hyperparameter_fails_the_job(gold: tuple[str, dict[str, Any]]) -> None:
     lake, data = gold
-    spec = {**TRAINING_SPEC, "model": {"params": {"numLeafs": 7}}}
+    spec = {**TRAINING_SPEC, "model": {"lightgbm": {"numLeafs": 7}}}
     result = run(_envelope(lake, spec, {"datasetUri": data["datasetUri"]}, submission="bad"))
     assert not result.ok and result.reason == "InvalidSpec"
-    assert "model.params.numLeafs" in result.message
+    assert "model.lightgbm.numLeafs" in result.message
 
 
 def test_dataset_that_does_not_exist_is_a_data_error(tmp_path: Path) -> None:

@@ -57,6 +57,37 @@ def direction(returns: np.ndarray, dead_band: float = 0.0) -> np.ndarray:
     return out
 
 
+def realized_volatility(close: np.ndarray, horizon: int) -> np.ndarray:
+    """Realized volatility over the next ``horizon`` bars: the square root of the sum of the
+    squared one-bar log returns from close[t] to close[t + horizon]; NaN for the last
+    ``horizon`` rows and wherever that path holds a non-positive or missing close.
+
+    It is a volatility target, not a feature: volatility clusters, so it is forecastable from
+    the causal volatility features (the sample generator's regimes make it so).
+    """
+    import numpy as np
+
+    _check_horizon(horizon)
+    close = np.asarray(close, dtype=np.float64)
+    out = np.full(close.size, np.nan)
+    if close.size <= horizon:
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logret = np.diff(np.log(np.where(close > 0, close, np.nan)))
+    bad = np.concatenate(([0], np.cumsum(~np.isfinite(logret))))
+    squared = np.concatenate(([0.0], np.cumsum(np.nan_to_num(logret, nan=0.0) ** 2)))
+    t = np.arange(close.size - horizon)
+    total = squared[t + horizon] - squared[t]
+    clean = bad[t + horizon] - bad[t] == 0
+    out[t] = np.where(clean, np.sqrt(np.maximum(total, 0.0)), np.nan)
+    return out
+
+
+def volatility_column(horizon: int) -> str:
+    """Name of the realized-volatility label column."""
+    return f"{LABEL_PREFIX}rvol_{horizon}"
+
+
 def label_columns(horizon: int, dead_band: float = 0.0) -> tuple[str, str]:
     """Names of the (forward return, direction) columns for these settings."""
     from .registry import format_param

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from mlta.errors import DataError
 from mlta.specs.base import SpecModel
+from mlta.specs.selection import SelectorSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,31 +31,7 @@ if TYPE_CHECKING:
 
 Stage = Literal["variance", "correlation", "univariate", "importance"]
 
-
-class SelectorSpec(SpecModel):
-    """Which selection stages run and their thresholds; a stage set to None is skipped."""
-
-    variance_threshold: float | None = Field(
-        default=0.0, ge=0.0, description="Drop columns whose training variance is <= this.")
-    correlation_threshold: float | None = Field(
-        default=0.95, gt=0.0, le=1.0,
-        description="Drop one of each pair with |Pearson r| above this (keeps the more "
-                    "target-related one).")
-    univariate: Literal["f_score", "mutual_info"] | None = Field(
-        default=None, description="Univariate score used to keep the univariateK best columns.")
-    univariate_k: int | None = Field(default=None, ge=1, description="Columns kept by stage 3.")
-    importance_k: int | None = Field(
-        default=None, ge=1, description="Columns kept by LightGBM gain importance (stage 4).")
-    task: Literal["auto", "regression", "classification"] = Field(
-        default="auto", description="auto: classification when y has at most 20 integer values.")
-    mi_bins: int = Field(default=10, ge=2, le=256, description="Quantile bins for mutual info.")
-    seed: int = Field(default=0, description="LightGBM seed (stage 4 is deterministic).")
-
-    @model_validator(mode="after")
-    def _k_with_score(self) -> SelectorSpec:
-        if (self.univariate is None) != (self.univariate_k is None):
-            raise ValueError("set univariate and univariateK together (or neither)")
-        return self
+__all__ = ["Dropped", "FittedSelector", "SelectorSpec", "fit_selector"]
 
 
 class Dropped(SpecModel):

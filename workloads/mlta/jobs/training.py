@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .. import storage
 from ..errors import MltaError, SpecError
 from ..specs.jobs import JobEnvelope, JobResult
 from ..specs.trainingjob import TrainingJobSpec
@@ -35,6 +36,21 @@ def parse_spec(raw: dict[str, Any]) -> TrainingJobSpec:
                         hint="fix the TrainingJob and apply it again") from exc
 
 
+def search_root(storage_uri: str, model_name: str, submission_id: str) -> str:
+    """Where this submission's search keeps its state: stable across resubmissions of the same
+    submission (so a killed job resumes its search), distinct between submissions."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "-", submission_id)[:200]
+    return storage.join(storage_uri, "tuning", model_name, safe)
+
+
+def feature_hash(columns: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(columns).encode()).hexdigest()
+
+
 def train_frame(
     frame: pd.DataFrame,
     feature_columns: list[str],
@@ -46,12 +62,13 @@ def train_frame(
     training_job: str,
     dataset_uri: str,
     dataset_version: str,
+    gold_spec_hash: str = "",
     num_threads: int | None = None,
 ) -> dict[str, Any]:
-    """Train on ``frame`` and register the model; returns the job outputs.
+    """Search, validate and register; returns the job outputs.
 
     A rerun with the same submission id returns the version it registered before, without
-    training again.
+    training again; a rerun of a killed search resumes it (``search_root``).
     """
     from ..training.register import find_registered, register_model, spec_hash
     from ..training.train import train
@@ -59,8 +76,10 @@ def train_frame(
     done = find_registered(storage_uri, model_name, submission_id)
     if done is not None:
         log.info("submission already registered %s %s", model_name, done.version)
-        return done.outputs()
-    outcome = train(frame, feature_columns, spec, num_threads=num_threads)
+        return _outputs(done.outputs(), spec)
+    outcome = train(frame, feature_columns, spec,
+                    search_root=search_root(storage_uri, model_name, submission_id),
+                    num_threads=num_threads)
     registered = register_model(
         outcome,
         storage_uri=storage_uri,
@@ -69,13 +88,21 @@ def train_frame(
         lineage={
             "datasetUri": dataset_uri,
             "datasetVersion": dataset_version,
+            "goldSpecHash": gold_spec_hash,
+            "featureSpecHash": feature_hash(outcome.feature_columns),
             "trainingJob": training_job,
             "specHash": spec_hash(spec),
         },
     )
     log.info("registered %s %s", model_name, registered.version,
-             extra={"model_uri": registered.uri, "score": outcome.metrics.get("score")})
-    return registered.outputs()
+             extra={"model_uri": registered.uri, "score": outcome.metrics.get("score"),
+                    "gate": outcome.gate.status.value})
+    return _outputs(registered.outputs(), spec)
+
+
+def _outputs(outputs: dict[str, Any], spec: TrainingJobSpec) -> dict[str, Any]:
+    total = spec.search.trials if spec.search is not None else 1
+    return {**outputs, "trialsTotal": total, "trials": f"{outputs.get('trialsDone', 0)}/{total}"}
 
 
 def _execute(envelope: JobEnvelope) -> dict[str, Any]:
@@ -93,7 +120,7 @@ def _execute(envelope: JobEnvelope) -> dict[str, Any]:
 
     done = find_registered(envelope.storage_uri, model_name, envelope.submission_id)
     if done is not None:  # a rerun: skip reading the dataset too
-        return done.outputs()
+        return _outputs(done.outputs(), spec)
     from ..data.lake import read_dataset
 
     frame, manifest = read_dataset(dataset_uri)
@@ -109,6 +136,7 @@ def _execute(envelope: JobEnvelope) -> dict[str, Any]:
         training_job=f"{ref.namespace}/{ref.name}",
         dataset_uri=dataset_uri,
         dataset_version=manifest.version,
+        gold_spec_hash=manifest.spec_hash,
     )
 
 

@@ -121,6 +121,9 @@ def run_demo(cp: ControlPlane, requests: int = 500, timeout: float = 1500) -> in
     items = wait_all_ready(cp, expected, timeout)
     ready_at = time.monotonic() - t0
     subprocess.run(cp.kubectl() + ["get", "mlta"], check=False)
+    from .training_report import training_report
+
+    print(training_report(items), flush=True)
 
     deployment = next(o for o in items if o["kind"] == "ModelDeployment")
     pipeline = next(o for o in items if o["kind"] == "DataPipeline")

@@ -51,11 +51,13 @@ def parse_args(args: dict[str, Any] | ServeAppArgs, check_models: bool = True) -
     validate_arms([Arm(v.name, v.weight) for v in parsed.variants])
     if check_models:
         for variant in parsed.variants:
-            _check_model(variant.name, variant.model_uri, variant.model_version)
+            _check_model(variant.name, variant.model_uri, variant.model_version,
+                         variant.allow_failed_gate)
     return parsed
 
 
-def _check_model(variant: str, model_uri: str, version: str) -> None:
+def _check_model(variant: str, model_uri: str, version: str, allow_failed_gate: bool = False
+                 ) -> None:
     try:
         meta = registry.read_metadata(model_uri)
     except (StorageError, ValidationError) as exc:
@@ -69,6 +71,10 @@ def _check_model(variant: str, model_uri: str, version: str) -> None:
     if meta.model_type not in SUPPORTED_TYPES:
         raise ServingError(f"variant {variant!r}: model type {meta.model_type!r} is not servable",
                            hint=f"supported: {', '.join(SUPPORTED_TYPES)}")
+    if not meta.servable and not allow_failed_gate:
+        reasons = "; ".join(meta.gate.reasons) if meta.gate is not None else ""
+        raise ServingError(f"variant {variant!r}: {meta.name} {meta.version} failed its gate: "
+                           f"{reasons}", hint="set the variant's allowFailedGate to serve it anyway")
 
 
 def build_app(args: dict[str, Any]) -> serve.Application:

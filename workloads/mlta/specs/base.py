@@ -22,11 +22,14 @@ CATEGORY = "mlta"
 class SpecModel(BaseModel):
     """Base of every CRD-facing model: camelCase aliases, unknown fields rejected."""
 
+    # validate_default: defaults go through validation too, so an enum field holds its value
+    # (a str) whether the user set it or not; without it a defaulted field holds the member.
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         use_enum_values=True,
+        validate_default=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -87,6 +90,9 @@ class CommonStatus(SpecModel):
     correlation_id: str | None = Field(
         default=None, description="Id that ties operator and job logs for this generation."
     )
+    attempt: int | None = Field(
+        default=None,
+        description="Resubmissions of this submission after its job died without a result.")
     message: str | None = Field(default=None, description="Last notable message.")
 
 

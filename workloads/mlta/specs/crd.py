@@ -162,6 +162,16 @@ def _convert_object(node: Schema, defs: dict[str, Schema], out: Schema) -> None:
     extra = node.get("additionalProperties")
     if props:
         out["properties"] = {name: _convert(sub, defs, name) for name, sub in props.items()}
+        required = set(out.get("required") or ())
+        for name, sub in out["properties"].items():
+            # A nested settings object with a default (pydantic's default_factory) gets its
+            # defaults as an object, so the API server fills it in when the user left it out
+            # and CEL rules can read its fields (e.g. self.model.type). Children are converted
+            # first, so their own defaults are already known here.
+            if (sub.get("type") == "object" and "properties" in sub and name not in required
+                    and not sub.get("nullable") and "default" not in sub):
+                sub["default"] = {key: copy.deepcopy(child["default"])
+                                  for key, child in sub["properties"].items() if "default" in child}
         if out.get("required") == []:
             del out["required"]
     elif isinstance(extra, dict):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .base import SpecModel
 
 RESULT_PREFIX = "MLTA_RESULT "
+PROGRESS_PREFIX = "MLTA_PROGRESS "
 ENVELOPE_ENV = "MLTA_JOB_ENVELOPE"
 
 
@@ -42,6 +43,16 @@ class JobEnvelope(SpecModel):
     inputs: dict[str, str] = Field(
         default_factory=dict, description="Resolved dependencies, e.g. the Gold dataset URI."
     )
+    attempt: int = Field(
+        default=0, ge=0,
+        description="Resubmissions of this submission after its driver died without a result.")
+
+    @property
+    def job_id(self) -> str:
+        """The engine's id of this attempt. The submission id stays the same across attempts
+        (the registry claim and the search state hang on it), but an engine never reuses the
+        id of a finished job, so a resubmission gets ``<submission>-r<n>``."""
+        return job_id(self.submission_id, self.attempt)
 
     def encode(self) -> str:
         return base64.b64encode(json.dumps(self.to_wire()).encode()).decode()
@@ -49,6 +60,43 @@ class JobEnvelope(SpecModel):
     @classmethod
     def decode(cls, encoded: str) -> JobEnvelope:
         return cls.model_validate_json(base64.b64decode(encoded.encode()))
+
+
+def job_id(submission_id: str, attempt: int) -> str:
+    return submission_id if attempt == 0 else f"{submission_id}-r{attempt}"
+
+
+def _last_line(logs: str, prefix: str) -> str | None:
+    for line in reversed(logs.splitlines()):
+        idx = line.find(prefix)
+        if idx >= 0:
+            return line[idx + len(prefix):]
+    return None
+
+
+class JobProgress(BaseModel):
+    """What a running job last said about its progress (``MLTA_PROGRESS {json}`` lines)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    trials_done: int | None = Field(default=None, alias="trialsDone")
+    trials_total: int | None = Field(default=None, alias="trialsTotal")
+    best_score: float | None = Field(default=None, alias="bestScore")
+    best_learner: str | None = Field(default=None, alias="bestLearner")
+
+    @classmethod
+    def from_logs(cls, logs: str) -> JobProgress | None:
+        """The last progress line in a job's logs, or None (no line, or an unreadable one)."""
+        line = _last_line(logs, PROGRESS_PREFIX)
+        if line is None:
+            return None
+        try:
+            return cls.model_validate_json(line)
+        except ValueError:
+            return None
+
+    def line(self) -> str:
+        return PROGRESS_PREFIX + self.model_dump_json(by_alias=True)
 
 
 class JobResult(BaseModel):
@@ -67,8 +115,5 @@ class JobResult(BaseModel):
     @classmethod
     def from_logs(cls, logs: str) -> JobResult | None:
         """The last result line in a job's logs, or None when the job printed none."""
-        for line in reversed(logs.splitlines()):
-            idx = line.find(RESULT_PREFIX)
-            if idx >= 0:
-                return cls.model_validate_json(line[idx + len(RESULT_PREFIX):])
-        return None
+        line = _last_line(logs, RESULT_PREFIX)
+        return None if line is None else cls.model_validate_json(line)

@@ -21,6 +21,10 @@ class VariantSpec(SpecModel):
     )
     weight: int = Field(ge=0, le=100, description="Percent of traffic; all weights sum to 100.")
     replicas: int = Field(default=1, ge=1, le=64, description="Predictor replicas.")
+    allow_failed_gate: bool = Field(
+        default=False,
+        description="Serve the TrainingJob's model version even though it failed its gate "
+                    "(e.g. a shadow or a known-weak challenger); off, such a version is refused.")
 
 
 class ModelDeploymentSpec(ResourceSpec):

@@ -19,6 +19,8 @@ class ServedVariant(SpecModel):
     model_uri: str = Field(description="Registry directory of the model version.")
     model_version: str
     replicas: int = Field(default=1, ge=1)
+    allow_failed_gate: bool = Field(default=False,
+                                    description="Serve the version even if it failed its gate.")
 
 
 class ServeAppArgs(SpecModel):

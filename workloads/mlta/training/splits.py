@@ -101,3 +101,66 @@ def walk_forward_splits(
         test = rows[(position >= start) & (position < end)]
         out.append(Fold(number=i, train=rows[keep], test=test, test_start=start, test_end=end))
     return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The whole time layout: walk-forward folds for the search, then the lockbox.
+
+    ``lockbox.train`` is every row before the lockbox minus the purge (what the final model is
+    fitted on); ``lockbox.test`` the lockbox rows. The folds live entirely before that purge,
+    so no fold, and no label of a fold's training row, ever reads a lockbox price.
+    """
+
+    folds: list[Fold]
+    lockbox: Fold
+
+    @property
+    def cv_rows(self) -> np.ndarray:
+        """Rows the search may see (every fold's train and test rows)."""
+        return self.lockbox.train
+
+
+def time_layout(
+    times: npt.ArrayLike,
+    *,
+    folds: int,
+    test_fraction: float,
+    purge: int,
+    embargo: int = 0,
+    lockbox_fraction: float,
+) -> Layout:
+    """Folds over the first part of ``times``, a purge, and the last ``lockbox_fraction``.
+
+    Raises TrainingError naming the setting when the layout leaves no room for it.
+    """
+    import numpy as np
+
+    if not 0 < lockbox_fraction < 1:
+        raise TrainingError(f"lockbox_fraction must be in (0, 1), got {lockbox_fraction}")
+    if purge < 0:
+        raise TrainingError(f"purge must be >= 0, got {purge}")
+    values = _as_sortable(times)
+    if values.ndim != 1:
+        raise TrainingError("times must be one-dimensional (one timestamp per row)")
+    distinct, position = np.unique(values, return_inverse=True)
+    m = len(distinct)
+    size = int(lockbox_fraction * m)
+    if size < 1:
+        raise TrainingError(
+            f"{m} distinct timestamps give an empty lockbox at lockboxFraction={lockbox_fraction}",
+            hint="train on a longer period or raise validation.lockboxFraction")
+    lock_start = m - size
+    rows = np.arange(len(values))
+    before = rows[position < lock_start - purge]
+    if before.size == 0:
+        raise TrainingError(
+            f"{m} distinct timestamps leave nothing before the lockbox ({size} bars, purge {purge})",
+            hint="train on a longer period or lower validation.lockboxFraction or purgeBars")
+    inner = walk_forward_splits(values[before], folds=folds, test_fraction=test_fraction,
+                                purge=purge, embargo=embargo)
+    mapped = [Fold(f.number, before[f.train], before[f.test], f.test_start, f.test_end)
+              for f in inner]
+    lockbox = Fold(number=folds, train=before, test=rows[position >= lock_start],
+                   test_start=lock_start, test_end=m)
+    return Layout(folds=mapped, lockbox=lockbox)

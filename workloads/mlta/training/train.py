@@ -1,167 +1,160 @@
-"""Walk-forward training: per-fold out-of-sample metrics, then one final model on all labels.
+"""A TrainingJob from a Gold frame to a gated, explained model ready to register.
 
-The core takes a DataFrame and its feature columns (not a dataset URI) so it can be tested
-and run on any frame that follows the Gold contract: ``symbol``, ``close_time``, ``close``
-and float feature columns, sorted by symbol then time. Rows whose features are not all
-present (indicator warm-up) are dropped first; rows without a label (the last ``horizon``
-bars of each symbol, the dead band of a direction target) are never trained on.
+1. :func:`~.dataset.prepare`: labels, features, the walk-forward folds and the lockbox.
+2. Feature selection per fold, on that fold's training rows (once for the whole search).
+3. The search (Ray Tune + Optuna + ASHA) over the folds only; without ``spec.search`` the
+   spec's model is the one trial.
+4. The chosen model: the best finished trial, or an ensemble of the top k.
+5. Refit on every labelled row before the lockbox (minus the purge), with the round counts
+   the folds chose, and score the lockbox once: after costs, beside the naive baselines.
+6. Selection bias over the whole search (DSR, PBO), SHAP on the lockbox, the gate.
 
-No scaler or feature selector is fitted here: tree learners need neither. Whatever is added
-later must be fitted inside the fold loop on the fold's training rows only.
+The core takes a DataFrame (not a dataset URI), so it runs the same in a Ray job, a test or
+a notebook; only ``search_root`` (where the search keeps its state) touches storage.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError, TrainingError
-from ..specs.trainingjob import ModelType, TargetKind, TrainingJobSpec
-from . import metrics as m
-from .adapters import get_adapter
-from .labels import make_labels, next_bar_return
-from .splits import walk_forward_splits
+from ..errors import TrainingError
+from ..registry import GateInfo, MemberInfo, ModelVersionMetadata
+from ..specs.learners import ModelType
+from ..specs.trainingjob import TrainingJobSpec
+from .adapters.base import fit
+from .cv import Candidate, fold_columns
+from .dataset import Prepared, prepare
+from .ensembles import Combiner, fit_combiner, out_of_fold
+from .predictor import Member, Predictor
+from .report import assemble
+from .tuning.ledger import TrialRecord
+from .tuning.search import SearchOutcome, TrialRow, run_search
+from .tuning.sequential import run_single
+from .tuning.trial import TrialPayload
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
-    from .adapters.base import ModelAdapter
-
 log = logging.getLogger(__name__)
-
-#: A training fold needs at least this many labelled rows (and both classes for direction).
-MIN_TRAIN_ROWS = 20
-
-
-@dataclass
-class FoldResult:
-    number: int
-    train_rows: int
-    test_rows: int
-    metrics: dict[str, float]
 
 
 @dataclass
 class TrainingOutcome:
-    """What :func:`train` produced: the final model and how it validated."""
+    """Everything registration writes: the members, the combiner and the reports."""
 
-    model: Any
-    adapter: ModelAdapter
+    predictor: Predictor
+    combiner: Combiner | None
     model_type: str
     feature_columns: list[str]
     target: dict[str, Any]
-    folds: list[FoldResult]
     metrics: dict[str, float]
-    train_rows: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any]
+    gate: GateInfo
+    trials: list[TrialRow]
+    reports: dict[str, bytes] = field(default_factory=dict)  # artifact name -> content
+
+    @property
+    def members(self) -> list[Member]:
+        return self.predictor.members
 
 
-def _check_frame(frame: pd.DataFrame, feature_columns: list[str]) -> None:
-    import pandas as pd
-
-    if not feature_columns:
-        raise DataError("no feature columns to train on",
-                        hint="configure features in the DataPipeline")
-    missing = [c for c in ("symbol", "close_time", "close", *feature_columns)
-               if c not in frame.columns]
-    if missing:
-        raise DataError(f"dataset lacks column(s) {missing}",
-                        hint="train on a Gold dataset produced by a DataPipeline")
-    bad = [c for c in feature_columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if bad:
-        raise DataError(f"feature column(s) {bad} are not numeric")
+#: Runs the trials of a search: Ray Tune (:func:`run_search`) or, without Ray, in-process.
+SearchRunner = Callable[[TrialPayload, str], SearchOutcome]
 
 
-def _check_train(y: Any, kind: TargetKind, fold: int | str) -> None:
-    import numpy as np
-
-    if len(y) < MIN_TRAIN_ROWS:
-        raise TrainingError(
-            f"fold {fold} has only {len(y)} labelled training rows (need {MIN_TRAIN_ROWS})",
-            hint="train on a longer period, lower validation.folds or target.deadBand",
-        )
-    if kind is TargetKind.DIRECTION and len(np.unique(y)) < 2:
-        raise TrainingError(f"fold {fold}: training labels hold one class only",
-                            hint="lower target.deadBand or train on a longer period")
-
-
-def _score_fold(
-    kind: TargetKind, y: Any, pred: Any, labelled: Any, test: pd.DataFrame
-) -> dict[str, float]:
-    import numpy as np
-
-    if kind is TargetKind.DIRECTION:
-        out = m.classification_metrics(y[labelled], pred[labelled]) if labelled.any() else {}
-        signal = np.where(pred > 0.5, 1.0, -1.0)
+def search(data: Prepared, spec: TrainingJobSpec, columns: list[np.ndarray], search_root: str,
+           num_threads: int | None, runner: SearchRunner | None = None) -> SearchOutcome:
+    """Every trial of the job (one without ``spec.search``); TrainingError if none finished."""
+    threads = num_threads or (max(1, int(spec.search.cpus_per_trial)) if spec.search else 1)
+    payload = TrialPayload(data=data, spec=spec, columns=columns[:-1], ledger_root=search_root,
+                           num_threads=threads)
+    if spec.search is None:
+        outcome = run_single(payload)
     else:
-        out = m.regression_metrics(y[labelled], pred[labelled]) if labelled.any() else {}
-        signal = np.where(pred > 0.0, 1.0, -1.0)
-    trades = test[["symbol", "close_time", "next_return"]].assign(signal=signal)
-    out.update(m.backtest(trades))
+        outcome = (runner or run_search)(payload, search_root)
+    if not outcome.records:
+        first = outcome.errors[0] if outcome.errors else "no trial finished"
+        raise TrainingError(f"every trial of the search failed; the first error: {first}",
+                            hint="check the search space and the training data")
+    return outcome
+
+
+def choose(outcome: SearchOutcome, spec: TrainingJobSpec) -> list[TrialRecord]:
+    """The best finished trial, or the top ``ensemble.topK`` for an ensemble."""
+    ranked = outcome.ranked()
+    if spec.ensemble is None:
+        return ranked[:1]
+    if len(ranked) < 2:
+        raise TrainingError(f"an ensemble needs at least 2 finished trials, the search finished "
+                            f"{len(ranked)}", hint="raise search.trials or disable pruning")
+    return ranked[: spec.ensemble.top_k]
+
+
+def fit_members(data: Prepared, chosen: list[TrialRecord], cols: np.ndarray,
+                num_threads: int | None) -> list[tuple[MemberInfo, Any, Any]]:
+    """Refit each chosen candidate on every labelled row before the lockbox."""
+    rows = data.layout.lockbox.train
+    rows = rows[data.labelled[rows]]
+    names = [data.feature_names[i] for i in cols]
+    out = []
+    for record in chosen:
+        candidate = Candidate(ModelType(record.learner), record.params)
+        adapter = candidate.adapter(data, num_threads)
+        model = fit(adapter, data.X[rows][:, cols], data.y[rows], names, record.best_rounds)
+        info = MemberInfo(learner=candidate.learner.value, artifact="", rounds=record.best_rounds,
+                          params=record.params, feature_columns=names, trial=record.key)
+        out.append((info, adapter, model))
+    log.info("final model fitted", extra={"rows": len(rows), "members": len(out)})
     return out
 
 
-def train(
-    frame: pd.DataFrame,
-    feature_columns: list[str],
-    spec: TrainingJobSpec,
-    *,
-    num_threads: int | None = None,
-) -> TrainingOutcome:
-    """Validate walk-forward, then refit on every labelled row; see the module docstring."""
+def train(frame: pd.DataFrame, feature_columns: list[str], spec: TrainingJobSpec, *,
+          search_root: str, num_threads: int | None = None,
+          runner: SearchRunner | None = None) -> TrainingOutcome:
+    """Search, choose, refit, score the lockbox once, explain and gate (module docstring)."""
     import numpy as np
 
-    _check_frame(frame, feature_columns)
-    kind = TargetKind(spec.target.kind)
-    adapter = get_adapter(ModelType(spec.model.type).value, spec.model, spec.target, num_threads=num_threads)
-    data = frame.reset_index(drop=True)
-    data = data.assign(label=make_labels(data, spec.target), next_return=next_bar_return(data))
-    data = data[data[feature_columns].notna().all(axis=1)].reset_index(drop=True)
-    if data.empty:
-        raise DataError("every row has a missing feature",
-                        hint="train on a longer period than the indicators' warm-up")
-    X = data[feature_columns]
-    y = data["label"].to_numpy(dtype="float64", na_value=np.nan)
-    has_label = ~np.isnan(y)
-    validation = spec.validation
-    purge = validation.purge_bars if validation.purge_bars is not None else spec.target.horizon
-    splits = walk_forward_splits(data["close_time"], folds=validation.folds,
-                                 test_fraction=validation.test_fraction,
-                                 purge=purge, embargo=validation.embargo_bars)
-    results: list[FoldResult] = []
-    for fold in splits:
-        train_idx = fold.train[has_label[fold.train]]
-        _check_train(y[train_idx], kind, fold.number)
-        test_idx = fold.test
-        labelled = has_label[test_idx]
-        model = adapter.fit(X.iloc[train_idx], y[train_idx],
-                            X.iloc[test_idx[labelled]], y[test_idx[labelled]])
-        pred = adapter.predict(model, X.iloc[test_idx])
-        scores = _score_fold(kind, y[test_idx], pred, labelled, data.iloc[test_idx])
-        results.append(FoldResult(fold.number, len(train_idx), len(test_idx), scores))
-        log.info("fold %d: %d train rows, %d test rows", fold.number, len(train_idx),
-                 len(test_idx), extra={"fold": fold.number, **scores})
-    metrics = m.mean_metrics([r.metrics for r in results])
-    score_key = "auc" if kind is TargetKind.DIRECTION else "correlation"
-    score = metrics.get(score_key, math.nan)
-    if not math.isfinite(score):
-        raise TrainingError(f"validation {score_key} is undefined in every fold",
-                            hint="check that the target varies within the test folds")
-    metrics["score"] = score
-    all_idx = np.flatnonzero(has_label)
-    _check_train(y[all_idx], kind, "final")
-    final = adapter.fit(X.iloc[all_idx], y[all_idx])
-    log.info("final model fitted on %d rows", len(all_idx), extra={"score": score})
+    data = prepare(frame, feature_columns, spec)
+    columns = fold_columns(data, spec)
+    outcome = search(data, spec, columns, search_root, num_threads, runner)
+    chosen = choose(outcome, spec)
+    fitted = fit_members(data, chosen, columns[-1], num_threads)
+    final_cols = [data.feature_names[i] for i in columns[-1]]
+    combiner: Combiner | None = None
+    oof = chosen[0].predictions
+    if spec.ensemble is not None:
+        method, objective = spec.ensemble.method, data.objective
+        labels = [data.y[f.test] for f in data.layout.folds]
+        per_fold = [[record.predictions[i] for record in chosen] for i in range(len(labels))]
+        oof = out_of_fold(method, objective, per_fold, labels)
+        stacked = [np.concatenate([record.predictions[i] for i in range(len(labels))])
+                   for record in chosen]
+        combiner = fit_combiner(method, objective, stacked, np.concatenate(labels))
+    placeholder = ModelVersionMetadata(
+        name="", version="", model_type="ensemble" if combiner else chosen[0].learner,
+        artifact="", feature_columns=final_cols, target=target_info(spec), metrics={},
+        lineage={}, created_at="1970-01-01T00:00:00Z",  # type: ignore[arg-type]
+        members=[info for info, _, _ in fitted])
+    index = np.arange(len(final_cols))
+    predictor = Predictor(placeholder, [Member(info, adapter, model, index)
+                                        for info, adapter, model in fitted], combiner)
+    report = assemble(data, spec, outcome, chosen, oof, predictor, columns[-1])
     return TrainingOutcome(
-        model=final,
-        adapter=adapter,
-        model_type=ModelType(spec.model.type).value,
-        feature_columns=list(feature_columns),
-        target={"kind": kind.value, "horizon": spec.target.horizon,
-                "deadBand": spec.target.dead_band},
-        folds=results,
-        metrics=metrics,
-        train_rows=len(all_idx),
-    )
+        predictor=predictor, combiner=combiner, model_type=placeholder.model_type,
+        feature_columns=final_cols, target=target_info(spec), metrics=report.metrics,
+        evaluation=report.evaluation, gate=report.gate, trials=outcome.rows, reports=report.files)
+
+
+def target_info(spec: TrainingJobSpec) -> dict[str, Any]:
+    """The label's settings as the registry records them (serving reads ``kind``)."""
+    t = spec.target
+    info: dict[str, Any] = {"kind": str(t.kind), "horizon": t.horizon}
+    if t.kind == "direction":
+        info["deadBand"] = t.dead_band
+    if t.kind == "tripleBarrier":
+        info["barrier"] = t.barrier.to_wire()
+    return info
