@@ -4,7 +4,7 @@ PY    := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup binaries helm s3-server crds crds-check cluster ray operator up down status demo test \
-        test-unit test-integration test-e2e lint typecheck bench clean
+        test-unit test-integration test-e2e lint typecheck bench clean coverage-report
 
 setup:                      ## venv + packages (idempotent)
 	@scripts/bootstrap.sh
@@ -42,9 +42,30 @@ status:
 demo: binaries              ## the whole path: apply examples/, wait for Ready, predict, show the split
 	@$(PY) -m mlta.local demo
 
-test: setup binaries helm s3-server ## lint + unit + integration (real Ray) + e2e (real API server)
+# `make test`: every tier once in random order (the seed is in pytest's header: rerun a
+# failure with `-p randomly -p "randomly" --randomly-seed=N`), every Python process measured
+# (scripts/cov.py), then the numba kernels' tests again as Python (NUMBA_DISABLE_JIT=1) so
+# the kernels' lines count, then one combined report that fails below the minimums.
+# MLTA_TEST_HOLD_DEMO_PORTS=1 takes the demo's ports for the session (tests/support/demo_ports.py).
+COV             := $(PY) scripts/cov.py
+COV_MIN         ?= 95
+COV_PACKAGE_MIN ?= 90
+PYTEST          := MLTA_TEST_HOLD_DEMO_PORTS=1 $(PY) -m pytest -q -p no:cacheprovider
+KERNEL_TESTS    := $(addprefix tests/unit/features/,test_parity.py test_parity_cycle.py \
+                   test_parity_ext.py test_parity_patterns_ext.py test_parity_volume_ext.py \
+                   test_causality.py test_featureset_causality.py test_streaming_parity.py \
+                   test_streaming_featureset.py test_transforms_streaming.py)
+
+test: setup binaries helm s3-server ## lint, types, every tier (random order, coverage of every process), the gate
 	@$(PY) -m ruff check workloads operator tests scripts
-	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e
+	@$(MAKE) --no-print-directory typecheck
+	@$(COV) clean
+	@$(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e
+	@$(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS)
+	@$(COV) report --fail-under $(COV_MIN) --package-fail-under $(COV_PACKAGE_MIN)
+
+coverage-report:            ## the combined report of the last `make test` (no gate)
+	@$(COV) report --fail-under 0 --package-fail-under 0
 
 test-unit: setup
 	@$(PY) -m pytest -q tests/unit

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.demo_ports import demo_ports, hold
 from tests.support.ray_cluster import RayCluster, local_ray
 
 TESTS = Path(__file__).resolve().parent
@@ -22,6 +23,17 @@ TIERS = ("unit", "integration", "e2e")
 SHARED_CANDLES = Path(
     os.environ.get("MLTA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 ) / "candles"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_ports_held() -> Iterator[dict[int, str]]:
+    """With MLTA_TEST_HOLD_DEMO_PORTS=1 (`make test`), the demo's ports are taken for the whole
+    session, so no test can pass only because `make up` is not running (tests/support/demo_ports.py)."""
+    if os.environ.get("MLTA_TEST_HOLD_DEMO_PORTS") != "1":
+        yield {}
+        return
+    with hold(demo_ports()) as held:
+        yield held
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def split_summary(spec: ModelDeploymentSpec) -> str:
 
 
 def endpoint(settings: Settings, application: dict[str, Any]) -> str:
-    return settings.ray.serve_url.rstrip("/") + application["route_prefix"] + "/predict"
+    return settings.ray.serve_url.rstrip("/") + str(application["route_prefix"]) + "/predict"
 
 
 def rayservice_manifest(
