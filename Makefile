@@ -50,7 +50,7 @@ demo: binaries              ## the whole path: apply examples/, wait for Ready, 
 COV             := $(PY) scripts/cov.py
 COV_MIN         ?= 95
 COV_PACKAGE_MIN ?= 90
-PYTEST          := MLTA_TEST_HOLD_DEMO_PORTS=1 $(PY) -m pytest -q -p no:cacheprovider
+PYTEST          := $(PY) -m pytest -q -p no:cacheprovider
 KERNEL_TESTS    := $(addprefix tests/unit/features/,test_parity.py test_parity_cycle.py \
                    test_parity_ext.py test_parity_patterns_ext.py test_parity_volume_ext.py \
                    test_causality.py test_featureset_causality.py test_streaming_parity.py \
@@ -60,8 +60,8 @@ test: setup binaries helm s3-server ## lint, types, every tier (random order, co
 	@$(PY) -m ruff check workloads operator tests scripts
 	@$(MAKE) --no-print-directory typecheck
 	@$(COV) clean
-	@$(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e
-	@$(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS)
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS)
 	@$(COV) report --fail-under $(COV_MIN) --package-fail-under $(COV_PACKAGE_MIN)
 
 coverage-report:            ## the combined report of the last `make test` (no gate)
