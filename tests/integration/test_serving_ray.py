@@ -51,13 +51,26 @@ def _put_apps(cluster: RayCluster, entry: dict[str, Any] | None, drop: str) -> N
     assert resp.status_code == 200, resp.text
 
 
-def _app_state(cluster: RayCluster) -> str | None:
-    app = (_details(cluster).get("applications") or {}).get(APP)
+def _app_state(cluster: RayCluster, name: str = APP) -> str | None:
+    app = (_details(cluster).get("applications") or {}).get(name)
     if app is None:
         return None
     if app["status"] == "DEPLOY_FAILED":
         raise AssertionError(f"deploy failed: {app.get('message')}")
     return str(app["status"])
+
+
+def _entry(name: str, prefix: str, models: dict[str, Any]) -> dict[str, Any]:
+    """The app's config entry as the operator builds it: the 80/20 split of the two models."""
+    args = ServeAppArgs(app_name=name, correlation_id="cid-serving-test", variants=[
+        ServedVariant(name="champion", weight=80, model_uri=models["champion"].uri,
+                      model_version="v1"),
+        ServedVariant(name="challenger", weight=20, model_uri=models["challenger"].uri,
+                      model_version="v2"),
+    ])
+    return {"name": name, "route_prefix": prefix, "import_path": IMPORT_PATH,
+            "args": args.to_wire(),
+            "runtime_env": {"env_vars": {"MLTA_CORRELATION_ID": "cid-serving-test"}}}
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +88,8 @@ def models(tmp_path_factory: pytest.TempPathFactory, candles_dir: Path) -> dict[
 @pytest.fixture(scope="module")
 def served(ray_cluster: RayCluster, models: dict[str, Any]) -> Iterator[str]:
     """The app deployed through the REST API; yields its base URL; removed afterwards."""
-    args = ServeAppArgs(app_name=APP, correlation_id="cid-serving-test", variants=[
-        ServedVariant(name="champion", weight=80, model_uri=models["champion"].uri,
-                      model_version="v1"),
-        ServedVariant(name="challenger", weight=20, model_uri=models["challenger"].uri,
-                      model_version="v2"),
-    ])
-    entry = {"name": APP, "route_prefix": PREFIX, "import_path": IMPORT_PATH,
-             "args": args.to_wire(),
-             "runtime_env": {"env_vars": {"MLTA_CORRELATION_ID": "cid-serving-test"}}}
     base = ray_cluster.serve_url.rstrip("/") + PREFIX
-    _put_apps(ray_cluster, entry, drop=APP)
+    _put_apps(ray_cluster, _entry(APP, PREFIX, models), drop=APP)
     try:
         wait_for(lambda: _app_state(ray_cluster) == "RUNNING", timeout=240,
                  what=f"Serve application {APP} RUNNING")
@@ -191,9 +195,22 @@ def test_bad_args_fail_the_deploy_with_our_message(ray_cluster: RayCluster,
                  timeout=120, what=f"{name} removed")
 
 
-def test_z_deleted_app_answers_404(ray_cluster: RayCluster, served: str) -> None:
-    """Runs last in this module: removing the entry from the config takes the route away."""
-    _put_apps(ray_cluster, None, drop=APP)
-    wait_for(lambda: _app_state(ray_cluster) is None, timeout=120, what=f"{APP} deleted")
-    wait_for(lambda: httpx.get(f"{served}/healthz", timeout=5).status_code == 404,
+def test_deleted_app_answers_404(ray_cluster: RayCluster, models: dict[str, Any],
+                                 served: str) -> None:
+    """Removing an app's entry from the config takes its route away (and only its route).
+
+    An app of its own, so that no other test depends on running before this one."""
+    name, prefix = APP + "-gone", PREFIX + "-gone"
+    base = ray_cluster.serve_url.rstrip("/") + prefix
+    _put_apps(ray_cluster, _entry(name, prefix, models), drop=name)
+    try:
+        wait_for(lambda: _app_state(ray_cluster, name) == "RUNNING", timeout=240,
+                 what=f"{name} RUNNING")
+        wait_for(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code == 200,
+                 timeout=60, what=f"the proxy routing to {name}")
+    finally:
+        _put_apps(ray_cluster, None, drop=name)
+    wait_for(lambda: _app_state(ray_cluster, name) is None, timeout=120, what=f"{name} deleted")
+    wait_for(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code == 404,
              timeout=60, what="the proxy to drop the route")
+    assert httpx.get(f"{served}/healthz", timeout=10).status_code == 200  # the other app stays
