@@ -4,7 +4,8 @@ PY    := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup binaries helm s3-server crds crds-check cluster ray operator up down status demo test \
-        test-unit test-integration test-e2e lint typecheck bench clean coverage-report
+        test-unit test-integration test-e2e lint typecheck bench clean node-setup node-binaries \
+        kube-score images node node-down node-status test-cluster coverage-report
 
 setup:                      ## venv + packages (idempotent)
 	@scripts/bootstrap.sh
@@ -17,6 +18,27 @@ helm:                       ## build helm from its Go module (cached), for the c
 
 s3-server:                  ## moto's S3 server in its own venv (cached), for the s3:// lake tests
 	@scripts/install-s3-server.sh
+
+kube-score:                 ## build kube-score from its Go module (cached), the chart's linter
+	@scripts/build-kube-score.sh
+
+node-setup:                 ## Debian packages of the node path: containerd, runc, CNI, buildah, mmdebstrap
+	@scripts/setup-node.sh
+
+node-binaries: binaries node-setup ## kubelet, controller-manager, scheduler, kube-proxy, pause, CoreDNS, KubeRay
+	@scripts/build-node.sh
+
+images: setup node-binaries ## OCI archives of the operator, Ray and S3 images + pause/CoreDNS/KubeRay (cached)
+	@$(PY) -m mlta.local images
+
+node: images                ## a real single node in its own network namespace (root); KUBECONFIG printed
+	@$(PY) -m mlta.local node up
+
+node-down:                  ## stop the node and undo every host change it made
+	@$(PY) -m mlta.local node down
+
+node-status:
+	@$(PY) -m mlta.local node status
 
 crds: setup                 ## regenerate crds/ and the chart's CRDs from the spec models
 	@$(PY) scripts/gen_crds.py
@@ -56,19 +78,22 @@ KERNEL_TESTS    := $(addprefix tests/unit/features/,test_parity.py test_parity_c
                    test_causality.py test_featureset_causality.py test_streaming_parity.py \
                    test_streaming_featureset.py test_transforms_streaming.py)
 
-test: setup binaries helm s3-server ## lint, types, every tier (random order, coverage of every process), the gate
+test: setup binaries helm s3-server kube-score images ## lint, types, every tier incl. cluster (random order, coverage of every process), the gate
 	@$(PY) -m ruff check workloads operator tests scripts
 	@$(MAKE) --no-print-directory typecheck
 	@$(COV) clean
-	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e tests/cluster
 	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS)
 	@$(COV) report --fail-under $(COV_MIN) --package-fail-under $(COV_PACKAGE_MIN)
 
 coverage-report:            ## the combined report of the last `make test` (no gate)
 	@$(COV) report --fail-under 0 --package-fail-under 0
 
-test-unit: setup
+test-unit: setup helm kube-score
 	@$(PY) -m pytest -q tests/unit
+
+test-cluster: setup helm images ## the production path on a real node: KubeRay, S3 lake, helm install
+	@$(PY) -m pytest -q -p no:cacheprovider tests/cluster
 
 test-integration: setup s3-server
 	@$(PY) -m pytest -q tests/integration

@@ -7,12 +7,12 @@
 # staging module with a relative path. We write a tiny builder module that requires
 # k8s.io/kubernetes and pins each staging module to the matching published v0.X.Y tag.
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 K8S_VERSION="${MLTA_K8S_VERSION:-v1.34.3}"
 CACHE="${MLTA_CACHE_DIR:-$HOME/.cache/mlta}"
 BIN="$CACHE/bin/k8s-$K8S_VERSION"
 WORK="$CACHE/build/k8s-$K8S_VERSION"
-STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 
 if [[ -x "$BIN/kube-apiserver" && -x "$BIN/etcd" && -x "$BIN/kubectl" ]]; then
   echo "[control-plane] cached binaries in $BIN"
@@ -24,18 +24,9 @@ mkdir -p "$WORK" "$BIN"
 cd "$WORK"
 start=$(date +%s)
 echo "[control-plane] fetching k8s.io/kubernetes@$K8S_VERSION go.mod"
-gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
-
-cat > go.mod <<MOD
-module mlta.local/controlplane
-
-go 1.24
-
-require k8s.io/kubernetes $K8S_VERSION
-MOD
-# Pin every staging module (replaced by ./staging/src/k8s.io/X upstream) to its release tag.
-grep -oE 'k8s.io/[a-z0-9-]+ => \./staging/src/k8s.io/[a-z0-9-]+' "$gomod" \
-  | awk -v v="$STAGING_VERSION" '{print "replace " $1 " => " $1 " " v}' >> go.mod
+# shellcheck source=scripts/k8s-builder-module.sh
+source "$HERE/k8s-builder-module.sh"
+k8s_builder_module "$K8S_VERSION"
 
 mkdir -p etcd
 cat > etcd/main.go <<'GO'

@@ -1,6 +1,7 @@
 """Shared fixtures (a real local Ray head, recorded candles) and the tiers' markers.
 
-A test's tier is the folder it lives in: tests/unit, tests/integration or tests/e2e. Each
+A test's tier is the folder it lives in: tests/unit, tests/integration, tests/e2e or
+tests/cluster. Each
 test gets that marker here (``-m unit`` and friends select a tier from any command line),
 and a test marked with another tier than its folder's stops the collection: it is in the
 wrong folder, and `make test-unit` would run an e2e test or miss one.
@@ -18,7 +19,7 @@ from tests.support.demo_ports import demo_ports, hold
 from tests.support.ray_cluster import RayCluster, local_ray
 
 TESTS = Path(__file__).resolve().parent
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "cluster")
 
 SHARED_CANDLES = Path(
     os.environ.get("MLTA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -71,3 +72,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(getattr(pytest.mark, tier))
     if wrong:
         raise pytest.UsageError("tests outside their tier's folder (move them):\n  " + "\n  ".join(wrong))
+    # A module named test_z_* tears down its tier's shared session state on purpose (the
+    # cluster tier deletes the examples it installed once): it runs after everything else,
+    # also in random order (this hook runs after pytest-randomly's shuffle). Nothing else
+    # may depend on order.
+    items.sort(key=lambda item: Path(item.path).name.startswith("test_z_"))
+
+
+@pytest.fixture(scope="session")
+def serving_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A Gold version, a longer one over the same candles, and two models trained on the
+    first (tests/support/serving_world.py); built once per session."""
+    from tests.support.serving_world import build_world
+
+    return build_world(tmp_path_factory.mktemp("serving-world"))

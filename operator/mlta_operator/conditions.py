@@ -24,6 +24,12 @@ class ConditionType(StrEnum):
     FAILED = "Failed"
 
 
+class DeploymentCondition(StrEnum):
+    """Conditions only a ModelDeployment carries, beside the four."""
+
+    ROLLOUT = "Rollout"  # a sequential-test decision about a challenger was made
+
+
 class Reason(StrEnum):
     """Reasons the operator itself sets (CamelCase, machine readable)."""
 
@@ -41,6 +47,11 @@ class Reason(StrEnum):
     DEPLOY_FAILED = "DeployFailed"
     GATE_FAILED = "GateFailed"
     UNHEALTHY = "Unhealthy"
+    FEATURE_DRIFT = "FeatureDrift"
+    NO_DRIFT = "NoDrift"
+    CHALLENGER_PROMOTED = "ChallengerPromoted"
+    CHALLENGER_ROLLED_BACK = "ChallengerRolledBack"
+    CHALLENGER_DECIDED = "ChallengerDecided"
 
 
 #: A reason a workload reported in its result (``JobResult.reason``), passed through as is.
@@ -80,7 +91,7 @@ def now_iso() -> str:
 
 def set_condition(
     conditions: list[dict[str, Any]],
-    type_: ConditionType,
+    type_: ConditionType | DeploymentCondition,
     status: bool,
     reason: Reason | ReportedReason,
     message: str = "",

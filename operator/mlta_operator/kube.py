@@ -68,6 +68,37 @@ def patch_status(kind: str, namespace: str, name: str, status: dict[str, Any]) -
         raise BackendError(f"patching {kind} {namespace}/{name} status failed: {exc.reason}") from exc
 
 
+def core() -> Any:
+    from kubernetes import client
+
+    return client.CoreV1Api(api_client())
+
+
+def list_pods(namespace: str, selector: str) -> list[Any]:
+    """Pods matching a label selector (newest first)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        pods = core().list_namespaced_pod(namespace, label_selector=selector).items
+    except ApiException as exc:
+        raise BackendError(f"listing pods {selector} in {namespace} failed: {exc.reason}",
+                           hint="the operator's role needs pods get/list") from exc
+    return sorted(pods, key=lambda p: p.metadata.creation_timestamp, reverse=True)
+
+
+def pod_log(namespace: str, name: str, container: str | None = None) -> str:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        text: str = core().read_namespaced_pod_log(name, namespace, container=container)
+        return text
+    except ApiException as exc:
+        if exc.status in (400, 404):  # not started yet / gone
+            return ""
+        raise BackendError(f"reading the log of pod {namespace}/{name} failed: {exc.reason}",
+                           hint="the operator's role needs pods/log get") from exc
+
+
 class Ref(NamedTuple):
     """One mlta resource: what a CR depends on, and the key its wake-ups are filed under."""
 

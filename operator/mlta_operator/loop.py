@@ -180,6 +180,8 @@ async def _step(ref: Ref, body: Any, ctx: Context, reconcile: Reconciler, writer
         log.warning("%s: %s (retrying in %gs)", ref, exc, delay)
         post_event(current, exc.reason, f"{exc} (retrying in {delay:g}s)")
         return delay
+    for reason, message in outcome.events:
+        post_event(current, reason, message)
     if outcome.invalid_spec:
         log.warning("%s: invalid spec: %s", ref, outcome.status.get("message", ""))
     return _next_delay(outcome, changed, polls)

@@ -14,20 +14,21 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 
 from mlta.config import Settings
-from mlta.errors import DependencyNotReady, MltaError
+from mlta.errors import DependencyNotReady, MltaError, ServingError
 from mlta.specs import KINDS
 from mlta.specs.jobs import JobProgress, job_id
 from mlta.specs.modeldeployment import ModelDeploymentSpec
 
 from . import conditions as cond
 from . import naming
+from . import serving_status as live
 from .backends.base import Engine, JobState, ServeState
 from .builders import serve as serve_builders
 from .builders.jobs import build_envelope
@@ -55,11 +56,13 @@ class Follow(StrEnum):
 
 @dataclass
 class Outcome:
-    """The status a reconcile wants, whether the spec is invalid, and how to follow up."""
+    """The status a reconcile wants, whether the spec is invalid, how to follow up, and
+    Kubernetes events to post (reason, message), e.g. a rollout decision."""
 
     status: dict[str, Any]
     invalid_spec: bool = False
     follow: Follow = Follow.EVENTS
+    events: list[tuple[str, str]] = field(default_factory=list)
 
 
 #: Resolves a job's inputs from the resources it depends on (raises DependencyNotReady).
@@ -148,6 +151,8 @@ def reconcile_job(
     if not job.state.finished:
         running = Reason.JOB_RUNNING if job.state == JobState.RUNNING else Reason.JOB_PENDING
         message = f"job {envelope.job_id} {job.state.value.lower()}"
+        if job.message:  # what the engine says is in the way (an unschedulable pod, a retry)
+            message += f": {job.message}"
         if job.progress is not None and kind == "TrainingJob":
             status.update(progress_fields(job.progress))
             message += progress_message(job.progress)
@@ -268,25 +273,36 @@ def reconcile_deployment(
         return Outcome(cond.mark(status, generation, State.FAILED, Reason.GATE_FAILED, message))
 
     cid = naming.correlation_id(meta.get("uid", ""), generation)
-    args = serve_builders.serve_args(spec, namespace, name, resolved, cid)
-    app = serve_builders.serve_application(spec, namespace, name, args)
+    weights = live.effective_weights(spec, status, generation)
+    try:
+        secret = live.read_secret(namespace, spec.auth.secret_name) if spec.auth else None
+        config = live.user_config(spec, namespace, meta.get("uid", ""), weights, secret)
+    except ServingError as exc:  # a missing Secret may still be created: wait for it
+        state = State.WAITING if exc.reason == "SecretMissing" else State.FAILED
+        return Outcome(cond.mark(status, generation, state, ReportedReason(exc.reason),
+                                 str(exc)), follow=Follow.POLL)
+    status_uri = live.status_uri(settings.storage.uri, namespace, name)
+    args = serve_builders.serve_args(spec, namespace, name, resolved, cid, status_uri)
+    app = serve_builders.serve_application(spec, namespace, name, args, config)
     digest = serve_builders.config_hash(app)
     current = engine.serve_status(args.app_name, namespace)
+    status["keysHash"] = live.keys_fingerprint(config)
     if status.get("configHash") != digest or current.state == ServeState.MISSING:
         engine.apply_serve_app(app, body)
         status.update(configHash=digest, appName=args.app_name, correlationId=cid)
         return Outcome(cond.mark(status, generation, State.PROGRESSING, Reason.DEPLOYING,
                                  f"applying Serve application {args.app_name}"), follow=Follow.POLL)
     status.update(
-        endpoint=serve_builders.endpoint(settings, app),
-        split=serve_builders.split_summary(spec),
+        endpoint=serve_builders.endpoint(settings, app, namespace),
+        split=serve_builders.split_summary(spec, weights),
         variants=[{"name": v.name, "modelVersion": v.model_version, "modelUri": v.model_uri,
-                   "weight": v.weight} for v in args.variants],
+                   "weight": weights[v.name]} for v in args.variants],
     )
     if current.state == ServeState.RUNNING:
-        return Outcome(cond.mark(status, generation, State.READY, Reason.SERVING,
-                                 f"serving {status['split']} at {status['endpoint']}"),
-                       follow=Follow.WATCH)
+        ready = cond.mark(status, generation, State.READY, Reason.SERVING,
+                          f"serving {status['split']} at {status['endpoint']}")
+        merged, events = live.merge(spec, ready, live.read_service_status(status_uri), generation)
+        return Outcome(merged, follow=Follow.WATCH, events=events)
     if current.state == ServeState.FAILED:
         return Outcome(cond.mark(status, generation, State.FAILED, Reason.DEPLOY_FAILED,
                                  current.message), follow=Follow.WATCH)

@@ -64,6 +64,9 @@ INVALID = [
     ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
                     "{lambdaL1: {type: logFloat, low: 0, high: 3}}}}}",
      ["spec.search.space.lightgbm.lambdaL1.low", "low > 0"]),
+    ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {lightgbm: "
+                    "{numLeaves: {type: int, low: 8, high: 64, log: true, step: 8}}}}}",
+     ["spec.search.space.lightgbm.numLeaves.step", "log-scale int range takes no step"]),
     ("TrainingJob", "{dataPipeline: btc, search: {trials: 4, space: {xgboost: "
                     "{maxDepth: {type: int, low: 2, high: 6}}}}}",
      ["spec.search.space.xgboost", "xgboost is not searched"]),
@@ -109,7 +112,9 @@ def test_api_server_accepts_the_samples_and_explains_fields(apiserver: ControlPl
     assert res.returncode == 0, res.stderr
     got = _kubectl(apiserver, "get", "modeldeployment", "ab", "-o", "json")
     variants = yaml.safe_load(got.stdout)["spec"]["variants"]
-    assert [v["replicas"] for v in variants] == [1, 1]  # defaults applied by the server
+    assert [v["allowFailedGate"] for v in variants] == [False, False]  # defaults applied
+    spec = yaml.safe_load(got.stdout)["spec"]
+    assert spec["replicas"] == 1 and spec["stickyKey"] is True
     explain = wait_for(
         lambda: (r := _kubectl(apiserver, "explain", "datapipeline.spec.source")).returncode == 0
         and r.stdout, timeout=30, what="kubectl explain to see the published OpenAPI")

@@ -172,6 +172,77 @@ spec:
     kubectl(control_plane, "-n", NS, "delete", "datapipeline", "broken-files", "--wait=true")
 
 
+KEYED = """
+apiVersion: mlta.io/v1alpha1
+kind: ModelDeployment
+metadata: {name: direction-keys, namespace: e2e}
+spec:
+  variants:
+    - {name: champion, trainingJob: direction-search, weight: 50, allowFailedGate: true}
+    - {name: challenger, trainingJob: lgbm-fast, weight: 50, allowFailedGate: true}
+  auth:
+    secretName: md-keys
+    keys: [{name: ops, scopes: [admin, predict]}]
+  rateLimit: {requestsPerSecond: 1000, burst: 1000}
+  monitoring: {intervalSeconds: 1, minSamples: 10}
+"""
+
+
+def _secret(cp: ControlPlane, desk: str) -> None:
+    manifest = kubectl(cp, "-n", NS, "create", "secret", "generic", "md-keys",
+                       f"--from-literal=desk={desk}", "--from-literal=ops=ops-0123456789abcdef",
+                       "--dry-run=client", "-o", "yaml").stdout
+    kubectl(cp, "apply", "-f", "-", stdin=manifest)
+
+
+@pytest.mark.e2e
+def test_api_keys_from_a_secret_with_rotation_and_live_status(
+        control_plane: ControlPlane, applied: list[dict[str, Any]], ray_cluster: RayCluster) -> None:
+    """A ModelDeployment with spec.auth: keys from a Secret, only digests in the Serve config,
+    rotation by editing the Secret, and the service's numbers in the CR status."""
+    first, second = "desk-key-aaaaaaaaaaaaaaaa", "desk-key-bbbbbbbbbbbbbbbb"
+    _secret(control_plane, first)
+    kubectl(control_plane, "apply", "-f", "-", stdin=KEYED)
+
+    def get() -> dict[str, Any]:
+        return json.loads(kubectl(control_plane, "-n", NS, "get", "modeldeployment",
+                                  "direction-keys", "-o", "json").stdout)
+
+    obj = wait_for(lambda: (o := get()).get("status", {}).get("phase") == "Ready" and o,
+                   timeout=300, what="direction-keys Ready", interval=1)
+    status = obj["status"]
+    endpoint, app = status["endpoint"], status["appName"]
+    config = json.dumps(httpx.get(f"{ray_cluster.dashboard_url}/api/serve/applications/",
+                                  headers=ray_cluster.headers, timeout=10).json()["applications"][app])
+    assert first not in config and "ops-0123456789abcdef" not in config  # digests only
+    assert first not in json.dumps(obj)
+    columns = read_metadata(status["variants"][0]["modelUri"]).feature_columns
+    body = {"features": dict.fromkeys(columns, 0.0)}
+    assert httpx.post(endpoint, json=body, timeout=30).status_code == 401
+    ok = httpx.post(endpoint, json=body, headers={"x-api-key": first}, timeout=30)
+    assert ok.status_code == 200, ok.text
+    base = endpoint.removesuffix("/v1/predict")
+    assert httpx.get(f"{base}/v1/status", headers={"x-api-key": first},
+                     timeout=30).status_code == 403
+    assert httpx.get(f"{base}/v1/status", headers={"x-api-key": "ops-0123456789abcdef"},
+                     timeout=30).status_code == 200
+    keys_hash = status["keysHash"]
+    _secret(control_plane, second)  # rotate
+    wait_for(lambda: httpx.post(endpoint, json=body, headers={"x-api-key": second},
+                                timeout=10).status_code == 200, timeout=120,
+             what="the rotated key to work", interval=1)
+    assert httpx.post(endpoint, json=body, headers={"x-api-key": first},
+                      timeout=30).status_code == 401
+    counted = wait_for(lambda: (v := get()["status"]["variants"]) and any(
+        (x.get("requests") or 0) > 0 for x in v) and v, timeout=120,
+        what="live request counts in status", interval=1)
+    assert get()["status"]["keysHash"] != keys_hash
+    assert {x["name"] for x in counted} == {"champion", "challenger"}
+    kubectl(control_plane, "-n", NS, "delete", "modeldeployment", "direction-keys",
+            "--wait=true", "--timeout=120s")
+    kubectl(control_plane, "-n", NS, "delete", "secret", "md-keys")
+
+
 @pytest.mark.e2e
 def test_delete_removes_serve_app_through_finalizer(
     control_plane: ControlPlane, applied: list[dict[str, Any]], ray_cluster: RayCluster

@@ -541,3 +541,121 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(raw)
         except OSError:
             self.close_connection = True  # the client is gone (it timed out)
+
+
+class FakeKlineStream:
+    """Binance's combined kline WebSocket stream (``/stream?streams=s@kline_i/...``), replaying
+    a :class:`FakeBinance`'s recorded candles on demand, with injectable faults.
+
+    A real ``websockets`` server on 127.0.0.1 (port 0) in its own thread and event loop.
+    :meth:`emit` sends one kline event of candle ``index`` (``closed`` False: an update of
+    the open candle, True: the final one) to every connected client subscribed to it;
+    :meth:`disconnect` drops every connection abruptly (no close frame), as a network cut
+    mid-candle would; re-sending an index is a duplicate. ``connections`` counts accepted
+    connections, so a test can wait for a reconnect.
+    """
+
+    def __init__(self, exchange: FakeBinance) -> None:
+        self.exchange = exchange
+        self.connections = 0
+        self._clients: dict[Any, set[str]] = {}
+        self._loop: Any = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeKlineStream is not started")
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}"
+
+    def start(self) -> FakeKlineStream:
+        import asyncio
+
+        def run() -> None:
+            import websockets
+
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+
+            async def handler(ws: Any) -> None:
+                query = parse_qs(urlsplit(ws.request.path).query)
+                streams = set(query.get("streams", [""])[0].split("/"))
+                self._clients[ws] = streams
+                self.connections += 1
+                try:
+                    await ws.wait_closed()
+                finally:
+                    self._clients.pop(ws, None)
+
+            async def serve() -> None:
+                self._server = await websockets.serve(handler, "127.0.0.1", 0)
+                self._ready.set()
+
+            loop.run_until_complete(serve())
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="fake-kline-stream")
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the fake kline stream did not start")
+        return self
+
+    def _call(self, coro_fn: Callable[[], Any]) -> Any:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self._loop).result(10)
+
+    def emit(self, symbol: str, interval: str, index: int, *, closed: bool = True) -> int:
+        """Send candle ``index`` of the recording; returns the clients it went to."""
+        market = self.exchange.market(symbol, interval)
+        if market is None:
+            raise KeyError(f"{symbol} {interval} is not recorded")
+        row = json.loads(market.rows_json[index])
+        kline = {"t": row[0], "T": row[6], "s": symbol, "i": interval, "o": row[1],
+                 "h": row[2], "l": row[3], "c": row[4], "v": row[5], "n": row[8],
+                 "x": closed, "q": row[7], "V": row[9], "Q": row[10], "B": "0"}
+        stream = f"{symbol.lower()}@kline_{interval}"
+        text = json.dumps({"stream": stream, "data": {"e": "kline", "E": row[6],
+                                                      "s": symbol, "k": kline}})
+
+        async def send() -> int:
+            sent = 0
+            for ws, streams in list(self._clients.items()):
+                if stream in streams:
+                    await ws.send(text)
+                    sent += 1
+            return sent
+
+        return int(self._call(send))
+
+    def disconnect(self) -> None:
+        """Cut every connection without a close frame."""
+        async def cut() -> None:
+            for ws in list(self._clients):
+                ws.transport.abort()
+
+        self._call(cut)
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+
+        async def close() -> None:
+            self._server.close()
+            for ws in list(self._clients):
+                ws.transport.abort()
+
+        self._call(close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._loop = None
+
+    def __enter__(self) -> FakeKlineStream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -14,6 +14,7 @@ CI failure explains itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+
+from mlta.serving.layout import cluster_env, haproxy_pids
 
 T = TypeVar("T")
 
@@ -117,7 +120,8 @@ class _Probe:
 
 
 @contextmanager
-def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
+def local_ray(num_cpus: int = 4, timeout: float = 180,
+              haproxy: bool = True) -> Iterator[RayCluster]:
     reuse = os.environ.get("MLTA_TEST_RAY_DASHBOARD")
     if reuse:
         yield RayCluster(
@@ -140,7 +144,12 @@ def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
     _refresh_ray_auth()
     # Job entrypoints run `python -m mlta.jobs.run`: make `python` the venv's interpreter.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path)
+    # Serve behind HAProxy (the layout the service is built for), state and ports private.
+    haproxy_dir = Path(tempfile.mkdtemp(prefix="mlta-hp-", dir="/tmp"))  # short: socket paths
+    serve_env = cluster_env(haproxy_dir, stats_port=free_port(), metrics_port=free_port())
+    if not haproxy:  # Serve's default Python proxy (the benchmark compares the two)
+        serve_env["RAY_SERVE_ENABLE_HA_PROXY"] = "0"
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path, **serve_env)
     cmd = [
         _ray_bin(), "start", "--head", "--node-ip-address=127.0.0.1",
         f"--port={gcs}", f"--dashboard-port={dash}", "--dashboard-host=127.0.0.1",
@@ -173,6 +182,10 @@ def local_ray(num_cpus: int = 4, timeout: float = 180) -> Iterator[RayCluster]:
         yield cluster
     finally:
         _stop_group(head)
+        for pid in haproxy_pids(haproxy_dir):  # HAProxy outlives the head; ours only
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(haproxy_dir, ignore_errors=True)
         shutil.rmtree(temp_dir, ignore_errors=True)
         for key, value in saved.items():
             if value is None:

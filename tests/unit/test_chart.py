@@ -48,6 +48,7 @@ def _render(*args: str) -> list[dict[str, Any]]:
 
 
 def _by_kind(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One document per kind."""
     return {d["kind"]: d for d in docs}
 
 
@@ -97,7 +98,8 @@ def test_helm_lint_strict() -> None:
 @needs_helm
 def test_default_render_has_the_operator_and_its_rbac() -> None:
     docs = _by_kind(_render())
-    assert set(docs) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service"}
+    assert set(docs) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service",
+                         "NetworkPolicy"}
     deploy = docs["Deployment"]
     env = {e["name"]: e.get("value") for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MLTA_OPERATOR__METRICS_PORT"] == "9090"
@@ -124,7 +126,65 @@ def test_default_render_has_the_operator_and_its_rbac() -> None:
             assert ("ray.io", resource, verb) in rules
     assert ("", "events", "create") in rules
     assert {("", "namespaces", "list"), ("", "namespaces", "watch")} <= rules
-    assert not any(r[1] == "secrets" or r[2] == "*" for r in rules), "RBAC broader than needed"
+    assert ("", "pods/log", "get") in rules and ("", "pods", "list") in rules
+    # Secrets: get only (the API keys a ModelDeployment names), never list or watch
+    assert {r for r in rules if r[1] == "secrets"} == {("", "secrets", "get")}
+    assert not any(r[1] == "configmaps" or "*" in r for r in rules), "RBAC broader than needed"
+
+
+@needs_helm
+def test_namespaced_operator_gets_roles_not_cluster_wide_work_rights() -> None:
+    docs = _render("--set", "operator.namespaces={ml,research}")
+    roles = [d for d in docs if d["kind"] == "Role"]
+    bindings = [d for d in docs if d["kind"] == "RoleBinding"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["ml", "research"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["ml", "research"]
+    cluster = _rules(_by_kind(docs)["ClusterRole"])
+    assert {r[0] for r in cluster} == {"", "apiextensions.k8s.io"}
+    assert {r[1] for r in cluster} == {"namespaces", "customresourcedefinitions"}
+    assert all(r[2] in ("get", "list", "watch") for r in cluster)
+    assert ("ray.io", "rayjobs", "create") in _rules(roles[0])
+
+
+@needs_helm
+def test_prometheus_operator_objects_only_behind_their_flags() -> None:
+    plain = {d["kind"] for d in _render()}
+    assert not plain & {"ServiceMonitor", "PrometheusRule"}
+    docs = _by_kind(_render("--set", "metrics.serviceMonitor.enabled=true",
+                            "--set", "metrics.prometheusRule.enabled=true"))
+    monitor = docs["ServiceMonitor"]
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= docs["Service"]["metadata"]["labels"].items()
+    exprs = [r["expr"] for g in docs["PrometheusRule"]["spec"]["groups"] for r in g["rules"]]
+    assert any("mlta_resource_phase" in e for e in exprs)
+    assert any("mlta_reconcile_total" in e for e in exprs)
+
+
+@needs_helm
+def test_kuberay_values_reach_the_operator_settings() -> None:
+    docs = _by_kind(_render("--set", "kuberay.head.cpu=250m", "--set", "kuberay.head.numCpus=2",
+                            "--set", "kuberay.workers.replicas=0", "--set", "storage.credentialsSecret=lake",
+                            "--set", "kuberay.ttlSecondsAfterFinished=30"))
+    (container,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    settings = load_settings(environ={e["name"]: e["value"] for e in container["env"] if "value" in e})
+    kr = settings.kuberay
+    assert (kr.head_cpu, kr.head_num_cpus, kr.worker_replicas) == ("250m", 2, 0)
+    assert kr.storage_secret == "lake" and kr.ttl_seconds_after_finished == 30
+    assert kr.image == "mlta/ray:0.1.0"
+    default = _by_kind(_render())["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert load_settings(environ={e["name"]: e["value"] for e in default["env"] if "value" in e}
+                         ).kuberay.head_num_cpus is None
+
+
+@needs_helm
+def test_api_key_secrets_are_get_only_and_namespaced_when_namespaces_are_set() -> None:
+    scoped = _render("--set", "operator.namespaces={ml,research}")
+    cluster_roles = [d for d in scoped if d["kind"] == "ClusterRole"]
+    assert all(r[1] != "secrets" for d in cluster_roles for r in _rules(d))
+    roles = [d for d in scoped if d["kind"] == "Role"]
+    assert sorted(d["metadata"]["namespace"] for d in roles) == ["ml", "research"]
+    for role in roles:
+        assert {r for r in _rules(role) if r[1] == "secrets"} == {("", "secrets", "get")}
 
 
 @needs_helm
@@ -190,9 +250,12 @@ def test_ray_auth_token_secret_is_mounted_and_named_to_the_operator() -> None:
 
 @needs_helm
 @pytest.mark.parametrize(("flag", "message"), [
-    ("backend=spark", "backend must be ray or kuberay"),
-    ("env=staging", "env (MLTA_ENV) must be"),
-    ("storage.uri=/data/lake", "storage.uri must start with file:// or s3://"),
+    ("backend=spark", "at '/backend': value must be one of 'ray', 'kuberay'"),
+    ("env=staging", "at '/env': value must be one of"),
+    ("storage.uri=/data/lake", "at '/storage/uri': '/data/lake' does not match pattern"),
+    ("kuberay.head.cpu=lots", "at '/kuberay/head/cpu': 'lots' does not match pattern"),
+    ("metrics.port=0", "at '/metrics/port'"),
+    ("imagePullPolicy=Always", "additional properties 'imagePullPolicy' not allowed"),
 ])
 def test_bad_values_fail_rendering_with_a_message(flag: str, message: str) -> None:
     assert HELM is not None

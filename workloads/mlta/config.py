@@ -98,10 +98,41 @@ class OperatorSettings(_Section):
                              description="kopf's liveness endpoint on 127.0.0.1; 0 turns it off")
 
 
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
+
+
 class KubeRaySettings(_Section):
-    image: str = "rayproject/ray:2.60.0-py311"
+    """The Ray clusters the kuberay backend asks KubeRay for (one per RayJob / RayService)."""
+
+    # The project's Ray image (images/ray/Dockerfile): Ray + the mlta workloads + learners.
+    image: str = "mlta/ray:0.1.0"
+    image_pull_policy: str = Field(default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
     ray_version: str = "2.60.0"
     service_account: str = ""
+    head_cpu: str = Field(default="1", pattern=QUANTITY)
+    head_memory: str = Field(default="4Gi", pattern=QUANTITY)
+    # Ray's logical CPUs on the head (rayStartParams num-cpus); None lets Ray count them.
+    head_num_cpus: int | None = Field(default=None, ge=0)
+    worker_replicas: int = Field(default=1, ge=0)
+    worker_cpu: str = Field(default="2", pattern=QUANTITY)
+    worker_memory: str = Field(default="8Gi", pattern=QUANTITY)
+    # The RayJob's submitter pod (`ray job submit` + log follow); its log is the job's result.
+    submitter_cpu: str = Field(default="100m", pattern=QUANTITY)
+    submitter_memory: str = Field(default="512Mi", pattern=QUANTITY)
+    # Secret whose keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, ...) every
+    # Ray pod gets as environment variables: the lake's credentials on s3://.
+    storage_secret: str = ""
+    # How long KubeRay keeps a finished RayJob's cluster (its dashboard) before deleting it.
+    ttl_seconds_after_finished: int = Field(default=120, ge=0)
+    # RayJob activeDeadlineSeconds: KubeRay fails a job still unfinished after this; 0 = none.
+    job_deadline_seconds: int = Field(default=0, ge=0)
+
+    @field_validator("head_cpu", "head_memory", "worker_cpu", "worker_memory", "submitter_cpu",
+                     "submitter_memory", mode="before")
+    @classmethod
+    def _quantity_as_text(cls, value: Any) -> Any:
+        """MLTA_KUBERAY__HEAD_CPU=2 arrives as the YAML number 2: a quantity all the same."""
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 class Settings(_Section):

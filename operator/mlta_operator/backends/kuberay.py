@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from mlta.errors import BackendError
-from mlta.specs.jobs import JobEnvelope, JobResult
+from mlta.specs.jobs import JobEnvelope, JobProgress, JobResult
 
 from .. import kube
 from ..builders.jobs import kube_name, rayjob_manifest
@@ -22,6 +22,9 @@ from .base import JobState, JobStatus, ServeState, ServeStatus
 
 log = logging.getLogger(__name__)
 GROUP, VERSION = "ray.io", "v1"
+#: Container states that do not resolve by waiting (until someone fixes the cause).
+STUCK_REASONS = {"CreateContainerConfigError", "ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull",
+                 "InvalidImageName", "CreateContainerError"}
 
 
 class KubeRayBackend:
@@ -72,7 +75,8 @@ class KubeRayBackend:
         log.info("created RayJob %s", manifest["metadata"]["name"])
 
     def job_status(self, submission_id: str, namespace: str) -> JobStatus:
-        obj = self._get("rayjobs", namespace, kube_name(submission_id))
+        name = kube_name(submission_id)
+        obj = self._get("rayjobs", namespace, name)
         if obj is None:
             return JobStatus(JobState.MISSING, f"no RayJob for {submission_id}")
         status = obj.get("status") or {}
@@ -84,11 +88,54 @@ class KubeRayBackend:
         if status.get("jobDeploymentStatus") == "Failed" and not state.finished:
             state = JobState.FAILED
         message = status.get("message") or status.get("reason") or ""
-        result = self._result(status, submission_id) if state.finished else None
-        return JobStatus(state, message, result)
+        if not state.finished:
+            # Only what needs a reader's attention: KubeRay's own running message is noise.
+            message = (self._scheduling_problem(namespace, status)
+                       or self._failed_attempts(namespace, name))
+            return JobStatus(state, message, progress=self._progress(namespace, name))
+        return JobStatus(state, message, self._result(namespace, name, status, submission_id))
 
-    def _result(self, status: dict[str, Any], submission_id: str) -> JobResult | None:
-        """Read the job's MLTA_RESULT line through the RayJob cluster's dashboard."""
+    def _scheduling_problem(self, namespace: str, status: dict[str, Any]) -> str:
+        """Why the RayJob's cluster cannot start: a pod no node can take, or a container that
+        cannot be created (a missing Secret, an image that is not there)."""
+        cluster = status.get("rayClusterName")
+        if not cluster:
+            return ""
+        for pod in kube.list_pods(namespace, f"ray.io/cluster={cluster}"):
+            for c in (pod.status.conditions or []) if pod.status else []:
+                if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable":
+                    return (f"pod {pod.metadata.name} cannot be scheduled: {c.message} "
+                            "(lower kuberay.head_cpu/head_memory or add nodes)")
+            for cs in (pod.status.container_statuses or []) if pod.status else []:
+                waiting = cs.state.waiting if cs.state else None
+                if waiting and waiting.reason in STUCK_REASONS:
+                    return f"pod {pod.metadata.name} cannot start: {waiting.reason}: {waiting.message}"
+        return ""
+
+    def _progress(self, namespace: str, name: str) -> JobProgress | None:
+        """The last MLTA_PROGRESS line the job printed (its submitter pod follows its log)."""
+        for pod in kube.list_pods(namespace, f"job-name={name}"):
+            if pod.status and pod.status.phase == "Running":
+                return JobProgress.from_logs(kube.pod_log(namespace, pod.metadata.name))
+        return None
+
+    def _failed_attempts(self, namespace: str, name: str) -> str:
+        """A submitter pod that failed (its Ray head was lost, say): KubeRay retries it."""
+        failed = [p.metadata.name for p in kube.list_pods(namespace, f"job-name={name}")
+                  if p.status and p.status.phase == "Failed"]
+        if not failed:
+            return ""
+        return (f"{len(failed)} submitter attempt(s) failed ({', '.join(failed)}); "
+                "KubeRay retries the job on its cluster")
+
+    def _result(self, namespace: str, name: str, status: dict[str, Any],
+                submission_id: str) -> JobResult | None:
+        """The job's MLTA_RESULT line: from the submitter pod's log (it follows the job's log
+        to the end and outlives the Ray cluster), else from the cluster's dashboard."""
+        for pod in kube.list_pods(namespace, f"job-name={name}"):
+            result = JobResult.from_logs(kube.pod_log(namespace, pod.metadata.name))
+            if result is not None:
+                return result
         url = status.get("dashboardURL")
         if not url:
             return None

@@ -83,30 +83,56 @@ def kube_name(submission_id: str) -> str:
     return submission_id[:38].rstrip("-") + "-" + hashlib.sha256(submission_id.encode()).hexdigest()[:8]
 
 
-def ray_cluster_spec(settings: Settings, workers: int = 1) -> dict[str, Any]:
-    """A small RayCluster spec for KubeRay: one head, an autoscalable worker group."""
-    image = settings.kuberay.image
-
-    def pod(name: str, cpu: str, memory: str) -> dict[str, Any]:
-        spec: dict[str, Any] = {"containers": [{
-            "name": name, "image": image,
-            "resources": {"requests": {"cpu": cpu, "memory": memory},
-                          "limits": {"cpu": cpu, "memory": memory}},
-        }]}
-        if settings.kuberay.service_account:
-            spec["serviceAccountName"] = settings.kuberay.service_account
-        return {"spec": spec}
-
-    return {
-        "rayVersion": settings.kuberay.ray_version,
-        "headGroupSpec": {"rayStartParams": {"dashboard-host": "0.0.0.0"},
-                          "template": pod("ray-head", "1", "4Gi")},
-        "workerGroupSpecs": [{
-            "groupName": "workers", "replicas": workers, "minReplicas": 0,
-            "maxReplicas": max(workers, 8), "rayStartParams": {},
-            "template": pod("ray-worker", "2", "8Gi"),
-        }],
+def _ray_container(settings: Settings, name: str, cpu: str, memory: str) -> dict[str, Any]:
+    """A Ray container: the project's image, requests that fit the node, the lake's Secret."""
+    kr = settings.kuberay
+    container: dict[str, Any] = {
+        "name": name, "image": kr.image, "imagePullPolicy": kr.image_pull_policy,
+        # Memory limit = request: Ray sizes its object store from the limit it sees.
+        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
     }
+    if kr.storage_secret:
+        container["envFrom"] = [{"secretRef": {"name": kr.storage_secret}}]
+    return container
+
+
+def _pod(settings: Settings, container: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [container]}
+    if settings.kuberay.service_account:
+        spec["serviceAccountName"] = settings.kuberay.service_account
+    return {"spec": spec}
+
+
+def ray_cluster_spec(settings: Settings) -> dict[str, Any]:
+    """A RayCluster spec for KubeRay: one head, a worker group sized by the settings."""
+    kr = settings.kuberay
+    head_params: dict[str, str] = {"dashboard-host": "0.0.0.0"}
+    if kr.head_num_cpus is not None:
+        head_params["num-cpus"] = str(kr.head_num_cpus)
+    spec: dict[str, Any] = {
+        "rayVersion": kr.ray_version,
+        "headGroupSpec": {"rayStartParams": head_params,
+                          "template": _pod(settings, _ray_container(settings, "ray-head", kr.head_cpu,
+                                                                    kr.head_memory))},
+    }
+    if kr.worker_replicas:
+        spec["workerGroupSpecs"] = [{
+            "groupName": "workers", "replicas": kr.worker_replicas, "minReplicas": 0,
+            "maxReplicas": max(kr.worker_replicas, 8), "rayStartParams": {},
+            "template": _pod(settings, _ray_container(settings, "ray-worker", kr.worker_cpu,
+                                                      kr.worker_memory)),
+        }]
+    return spec
+
+
+def submitter_template(settings: Settings) -> dict[str, Any]:
+    """The submitter pod: KubeRay fills in its command (submit, then follow the job's logs)."""
+    kr = settings.kuberay
+    container = _ray_container(settings, "ray-job-submitter", kr.submitter_cpu, kr.submitter_memory)
+    container.pop("envFrom", None)  # it only talks to the dashboard
+    pod = _pod(settings, container)
+    pod["spec"]["restartPolicy"] = "Never"
+    return pod
 
 
 def rayjob_manifest(
@@ -130,7 +156,13 @@ def rayjob_manifest(
             "jobId": envelope.job_id,
             "runtimeEnvYAML": yaml.safe_dump(runtime_env, sort_keys=True),
             "shutdownAfterJobFinishes": True,
-            "ttlSecondsAfterFinished": 3600,
+            "ttlSecondsAfterFinished": settings.kuberay.ttl_seconds_after_finished,
+            "submissionMode": "K8sJobMode",
+            "submitterPodTemplate": submitter_template(settings),
+            # One attempt: a re-run is a new generation, decided by the operator.
+            "backoffLimit": 0,
             "rayClusterSpec": ray_cluster_spec(settings),
+            **({"activeDeadlineSeconds": settings.kuberay.job_deadline_seconds}
+               if settings.kuberay.job_deadline_seconds else {}),
         },
     }

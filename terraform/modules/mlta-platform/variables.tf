@@ -91,9 +91,9 @@ variable "storage_credentials_secret" {
 }
 
 variable "ray_image" {
-  description = "Ray image of the RayJob/RayService pods the kuberay backend creates."
+  description = "Ray image of the RayJob/RayService pods the kuberay backend creates: the project's images/ray/Dockerfile (Ray + mlta workloads + learners)."
   type        = string
-  default     = "rayproject/ray:2.60.0-py311"
+  default     = "mlta/ray:0.1.0"
 }
 
 variable "metrics_enabled" {

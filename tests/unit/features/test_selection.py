@@ -135,3 +135,16 @@ def test_round_trips_as_json_and_validates() -> None:
     # "univariate and univariateK together" is a CEL rule of the CRD (the API server checks
     # it; test_crds covers it), not a Python validator
     assert SelectorSpec.model_validate({"univariate": "f_score", "univariateK": 3}).univariate_k == 3
+
+
+def test_gain_importance_of_a_three_class_target() -> None:
+    """More than two classes: the gain sums one-vs-rest fits (the adapters are binary)."""
+    x, y = _frame(seed=4)
+    classes = pd.Series(np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])) - 1.0, name="y_tb")
+    assert set(classes.unique()) == {-1.0, 0.0, 1.0}
+    fitted = fit_selector(x, classes, SelectorSpec(correlation_threshold=0.99, importance_k=2))
+    assert fitted.task == "classification"
+    assert {"f_signal", "f_near_copy"} & set(fitted.columns)
+    gains = fitted.scores["gain"]
+    best = max(gains.get("f_signal", 0.0), gains.get("f_near_copy", 0.0))
+    assert best > 10 * max(gains["f_noise_a"], gains["f_noise_b"])

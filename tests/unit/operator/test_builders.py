@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mlta.config import load_settings
+from mlta.config import Backend, load_settings
 from mlta.specs import ModelDeploymentSpec
 from mlta.specs.jobs import ENVELOPE_ENV, JobEnvelope
-from mlta.specs.serving import ServeAppArgs
+from mlta.specs.serving import ServeAppArgs, ServeUserConfig
 from mlta_operator import naming
 from mlta_operator.builders import jobs, serve
 
@@ -62,26 +62,46 @@ def test_rayjob_manifest_is_owned_by_the_cr(settings) -> None:
 
 
 def test_serve_application_and_hash(settings) -> None:
-    spec = ModelDeploymentSpec.model_validate({"variants": [
+    spec = ModelDeploymentSpec.model_validate({"replicas": 2, "variants": [
         {"name": "champion", "trainingJob": "deep", "weight": 80},
-        {"name": "challenger", "trainingJob": "fast", "weight": 20, "replicas": 2}]})
+        {"name": "challenger", "trainingJob": "fast", "weight": 20}]})
     resolved = {"deep": {"modelUri": "file:///r/deep/v3", "modelVersion": "v3"},
                 "fast": {"modelUri": "file:///r/fast/v1", "modelVersion": "v1"}}
-    args = serve.serve_args(spec, "ns", "ab", resolved, "cid-1")
+    args = serve.serve_args(spec, "ns", "ab", resolved, "cid-1", "file:///lake/s.json")
     app = serve.serve_application(spec, "ns", "ab", args)
     assert app["route_prefix"] == "/mlta/ns/ab"
     assert app["import_path"] == "mlta.serving.app:build_app"
     parsed = ServeAppArgs.model_validate(app["args"])
-    assert [(v.name, v.weight, v.model_version, v.replicas) for v in parsed.variants] == [
-        ("champion", 80, "v3", 1), ("challenger", 20, "v1", 2)]
+    assert [(v.name, v.weight, v.model_version) for v in parsed.variants] == [
+        ("champion", 80, "v3"), ("challenger", 20, "v1")]
+    assert parsed.replicas == 2 and parsed.status_uri == "file:///lake/s.json"
+    assert [d["name"] for d in app["deployments"]] == ["service", "hub"]
+    single = ModelDeploymentSpec.model_validate({**spec.to_wire(), "replicas": 1})
+    one = serve.serve_application(single, "ns", "ab", serve.serve_args(single, "ns", "ab",
+                                                                       resolved, "c"))
+    assert [d["name"] for d in one["deployments"]] == ["service"]  # the hub lives inside
+    assert app["deployments"][0] == {"name": "service", "num_replicas": 2,
+                                     "user_config": ServeUserConfig().to_wire()}
+    assert app["runtime_env"]["env_vars"]["RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD"] == "0"
     assert serve.split_summary(spec) == "champion=80,challenger=20"
+    assert serve.split_summary(spec, {"champion": 0, "challenger": 100}) == \
+        "champion=0,challenger=100"
     # The correlation id changes per generation but must not force a redeploy.
     other = serve.serve_application(spec, "ns", "ab", serve.serve_args(spec, "ns", "ab", resolved, "cid-2"))
-    assert serve.config_hash(app) == serve.config_hash(other)
+    assert serve.config_hash(app) != serve.config_hash(other)  # the status URI differs
+    same = serve.serve_application(spec, "ns", "ab", serve.serve_args(
+        spec, "ns", "ab", resolved, "cid-2", "file:///lake/s.json"))
+    assert serve.config_hash(app) == serve.config_hash(same)
+    live = serve.serve_application(spec, "ns", "ab", args, ServeUserConfig(weights={"champion": 0}))
+    assert serve.config_hash(live) != serve.config_hash(app)  # a weight change reconfigures
     resolved["fast"]["modelVersion"] = "v2"
     changed = serve.serve_application(spec, "ns", "ab", serve.serve_args(spec, "ns", "ab", resolved, "c"))
     assert serve.config_hash(changed) != serve.config_hash(app)
-    assert serve.endpoint(settings, app) == "http://127.0.0.1:8000/mlta/ns/ab/predict"
+    assert serve.endpoint(settings, app) == "http://127.0.0.1:8000/mlta/ns/ab/v1/predict"
+    kuberay = settings.model_copy(update={"operator": settings.operator.model_copy(
+        update={"backend": Backend.KUBERAY})})
+    assert serve.endpoint(kuberay, app, "ns") == (
+        "http://mlta-ns-ab-serve-svc.ns.svc.cluster.local:8000/mlta/ns/ab/v1/predict")
 
 
 def test_rayservice_manifest_embeds_the_app(settings) -> None:

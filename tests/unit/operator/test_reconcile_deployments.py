@@ -130,7 +130,7 @@ def test_serving_status_names_every_variant_and_its_model() -> None:
     w.reconcile(ref)
     status = w.status(ref)
     assert status["split"] == "champion=80,challenger=20"
-    assert status["endpoint"].endswith("/mlta/default/ab/predict")
+    assert status["endpoint"].endswith("/mlta/default/ab/v1/predict")
     assert [(v["name"], v["modelVersion"], v["weight"]) for v in status["variants"]] == [
         ("champion", "v1", 80), ("challenger", "v1", 20)]
     assert status["appName"] == APP and status["configHash"]

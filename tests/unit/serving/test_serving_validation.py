@@ -62,7 +62,7 @@ def test_missing_columns_are_named_across_all_rows() -> None:
     assert info.value.hint is not None and "ret_1, ret_3, vol_6" in info.value.hint
 
 
-@pytest.mark.parametrize("value", ["0.1", True, [1.0], {"v": 1}])
+@pytest.mark.parametrize("value", ["0.1", True, [1.0], {"v": 1}, math.inf, -math.inf])
 def test_non_numeric_values_are_rejected(value: object) -> None:
     with pytest.raises(RequestRejected) as info:
         to_matrix([{"ret_1": 1, "ret_3": value, "vol_6": 1}], COLUMNS)

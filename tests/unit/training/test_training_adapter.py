@@ -141,3 +141,61 @@ def test_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MLTA_TRAIN_THREADS", "many")
     with pytest.raises(SpecError, match="MLTA_TRAIN_THREADS"):
         default_threads()
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("objective", list(Objective))
+def test_gain_importance_ranks_the_informative_features_first(learner: ModelType,
+                                                              objective: Objective,
+                                                              tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 4))
+    names = [*NAMES, "f_unused"]
+    X[:, 3] = 0.0  # constant: no split can use it
+    signal = 2.0 * X[:, 0] + X[:, 1]
+    y = (signal + 0.3 * rng.normal(size=600) > 0).astype(float) if objective is Objective.BINARY \
+        else signal + 0.1 * rng.normal(size=600)
+    adapter = get_adapter(learner, PARAMS[learner], objective=objective, num_threads=1)
+    model = fit(adapter, X, y, names, 30)
+    gain = adapter.gain_importance(model)
+    assert gain.shape == (4,) and gain.dtype == np.float64 and (gain >= 0).all()
+    assert gain[0] > gain[1] > gain[2] and gain[3] == 0.0
+    loaded = adapter.load(f"file://{tmp_path}/{adapter.save(model, f'file://{tmp_path}')}")
+    # text formats store gains rounded (LightGBM to ~7 digits)
+    np.testing.assert_allclose(adapter.gain_importance(loaded), gain, rtol=1e-5)
+
+
+LEARNER_MODULES = ("lightgbm", "xgboost", "catboost")
+
+
+def test_learner_libraries_are_imported_only_in_the_adapters() -> None:
+    """DESIGN.md: training/adapters/ is the only place a learner library is imported."""
+    import re
+
+    repo = Path(__file__).resolve().parents[3]
+    adapters = repo / "workloads" / "mlta" / "training" / "adapters"
+    pattern = re.compile(rf"^\s*(import|from)\s+({'|'.join(LEARNER_MODULES)})\b", re.M)
+    sources = [*(repo / "workloads").rglob("*.py"), *(repo / "operator").rglob("*.py")]
+    offenders = [str(path.relative_to(repo)) for path in sorted(sources)
+                 if not path.is_relative_to(adapters) and pattern.search(path.read_text())]
+    assert offenders == []
+    assert len(sources) > 50  # the scan saw the packages
+
+
+def test_catboost_refusals_are_training_errors() -> None:
+    X, y = _data(n=100)
+    adapter = get_adapter(ModelType.CATBOOST)
+    with pytest.raises(TrainingError, match="CatBoost failed: Invalid length of feature_names"):
+        adapter.start(X, y, NAMES[:2])
+    run = adapter.start(X, np.ones(100), NAMES)
+    with pytest.raises(TrainingError, match="only one unique value") as info:
+        run.advance(2)
+    assert "model.catboost" in str(info.value)
+
+
+def test_a_learner_refusing_its_labels_while_growing_is_a_training_error() -> None:
+    # binary labels outside {0, 1}: XGBoost refuses them at its first update
+    X, _ = _data(n=80)
+    run = get_adapter(ModelType.XGBOOST, objective=Objective.BINARY).start(X, np.full(80, 2.0), NAMES)
+    with pytest.raises(TrainingError, match="XGBoost failed"):
+        run.advance(2)

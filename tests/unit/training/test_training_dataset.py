@@ -229,3 +229,14 @@ def test_a_one_class_target_fails_prepare_naming_the_dead_band() -> None:
     with pytest.raises(TrainingError, match="one class only") as info:
         prepare(rising, FEATURES, small_spec())
     assert "target.deadBand" in str(info.value)
+
+
+def test_row_order_does_not_change_the_labels() -> None:
+    """prepare() labels each symbol in time order whatever order the rows come in (a frame
+    from a notebook need not be sorted like a Gold dataset): shuffled rows give the same data."""
+    frame = make_gold_frame()
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    spec = small_spec(target={"kind": "return"})
+    a, b = prepare(frame, FEATURES, spec), prepare(shuffled, FEATURES, spec)
+    for name in ("X", "y", "times", "symbols", "close", "next_return"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

@@ -10,7 +10,7 @@ import pytest
 
 from mlta import __version__
 from mlta.jobs import pipeline
-from mlta.jobs.training import feature_hash, run
+from mlta.jobs.training import feature_hash, run, search_root
 from mlta.registry import list_versions, read_metadata
 from mlta.specs import JobEnvelope, TrainingJobSpec
 from mlta.training.register import spec_hash
@@ -113,3 +113,57 @@ def test_dataset_that_does_not_exist_is_a_data_error(tmp_path: Path) -> None:
                            {"datasetUri": f"file://{tmp_path}/gold/none/v1"}))
     assert not result.ok and result.reason == "NotFound"
     assert "no committed dataset" in result.message
+
+
+def test_volatility_is_learnable_on_the_sample_regimes(gold: tuple[str, dict[str, Any]]) -> None:
+    """The sample generator's volatility regimes, seen through the default Gold features,
+    make realized volatility forecastable: clearly positive walk-forward correlation, and
+    the lockbox beats persistence and the training mean (the gate's baselines)."""
+    lake, data = gold
+    spec = {**TRAINING_SPEC, "target": {"kind": "volatility", "horizon": 12}}
+    result = run(_envelope(lake, spec, {"datasetUri": data["datasetUri"]}, submission="vol-1",
+                           name="btc-vol"))
+    assert result.ok, result.message
+    metrics = result.outputs["metrics"]
+    assert metrics["score"] == metrics["cvRmse"]  # rmse is the volatility target's metric
+    assert metrics["cvCorrelation"] > 0.3 and metrics["lockboxCorrelation"] > 0.3
+    assert result.outputs["gate"] == "passed", result.outputs["gateReasons"]
+    meta = read_metadata(result.outputs["modelUri"])
+    baselines = meta.evaluation["baselines"]
+    assert set(baselines) == {"persistence", "training_mean"}
+    assert metrics["lockboxRmse"] < baselines["persistence"]["lockbox"]["rmse"]
+
+
+def test_a_failed_gate_is_reported_and_registered_unservable(
+        gold: tuple[str, dict[str, Any]]) -> None:
+    lake, data = gold
+    spec = {**TRAINING_SPEC, "gate": {"minLockboxAuc": 0.99}}
+    result = run(_envelope(lake, spec, {"datasetUri": data["datasetUri"]}, submission="g-1",
+                           name="btc-gated"))
+    assert result.ok, result.message  # a failed gate is a result, not a job failure
+    out = result.outputs
+    assert out["gate"] == "failed"
+    assert any("lockbox AUC" in r and "0.99" in r for r in out["gateReasons"])
+    assert not read_metadata(out["modelUri"]).servable
+
+
+def test_a_failed_job_names_the_fix_and_registers_nothing(
+        gold: tuple[str, dict[str, Any]]) -> None:
+    lake, data = gold
+    good = run(_envelope(lake, TRAINING_SPEC, {"datasetUri": data["datasetUri"]},
+                         submission="f-1", name="btc-fails"))
+    assert good.ok, good.message
+    spec = {**TRAINING_SPEC, "validation": {**TRAINING_SPEC["validation"], "minTrainRows": 100000}}
+    result = run(_envelope(lake, spec, {"datasetUri": data["datasetUri"]}, submission="f-2",
+                           name="btc-fails"))
+    assert not result.ok and result.reason == "TrainingFailed"
+    assert "validation.minTrainRows" in result.message
+    assert list_versions(lake, "btc-fails") == ["v1"]
+
+
+def test_the_search_state_lives_per_submission() -> None:
+    root = search_root("file:///lake", "model", "ns/tj@3:abc")
+    assert root == "file:///lake/tuning/model/ns-tj-3-abc"
+    assert search_root("file:///lake", "model", "ns/tj@3:abc") == root
+    assert search_root("file:///lake", "model", "ns/tj@4:abc") != root
+    assert len(search_root("s3://b/p", "m", "x" * 500).rsplit("/", 1)[-1]) == 200

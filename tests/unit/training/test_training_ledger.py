@@ -92,3 +92,12 @@ def test_an_unreadable_record_is_a_storage_error_with_the_fix(tmp_path: Path, su
         ledger.read("abc123")
     assert "trial record abc123" in str(info.value)
     assert "delete the search directory" in (info.value.hint or "")
+
+
+def test_starts_count_each_candidates_trainings(tmp_path: Path) -> None:
+    ledger = Ledger(f"file://{tmp_path}")
+    assert ledger.starts() == {}
+    for key in ("a1", "b2", "a1"):
+        ledger.mark_start(key)
+    (tmp_path / "starts" / ".tmp-left-by-a-crash").write_bytes(b"")
+    assert ledger.starts() == {"a1": 2, "b2": 1}

@@ -129,3 +129,15 @@ def test_spec_hash_is_canonical() -> None:
     b = small_spec(model={"lightgbm": {"numLeaves": 9}})
     assert spec_hash(a) == spec_hash(b) and len(spec_hash(a)) == 64
     assert spec_hash(a) != spec_hash(small_spec())
+
+
+def test_train_frame_returns_the_registered_version_without_training_again(tmp_path: Path) -> None:
+    lake = f"file://{tmp_path}"
+    args: dict[str, Any] = {"storage_uri": lake, "model_name": "m", "submission_id": "s1",
+                            "training_job": "ns/tj", "dataset_uri": "file:///gold",
+                            "dataset_version": "v3"}
+    first = train_frame(make_gold_frame(), FEATURES, small_spec(), **args)
+    assert first["modelVersion"] == "v1" and first["trials"] == "1/1"
+    # a frame that cannot train: the rerun must not read it
+    again = train_frame(make_gold_frame().iloc[:0], FEATURES, small_spec(), **args)
+    assert again == first

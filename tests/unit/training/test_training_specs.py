@@ -184,6 +184,15 @@ def test_a_spec_with_ranges_pickles() -> None:
     assert pickle.loads(pickle.dumps(spec)) == spec
 
 
+def test_a_generated_model_never_shadows_another() -> None:
+    from mlta.specs import search
+
+    clash = LEARNER_SPACES[ModelType.XGBOOST]
+    assert getattr(search, clash.__name__) is clash
+    with pytest.raises(TypeError, match="would shadow another"):
+        search._importable(clash)
+
+
 # --- the search spec ---------------------------------------------------------------------
 
 

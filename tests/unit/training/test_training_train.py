@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,31 @@ def test_an_ensemble_needs_two_finished_trials() -> None:
     with pytest.raises(TrainingError, match="at least 2 finished trials") as info:
         choose(outcome, spec)
     assert "search.trials" in str(info.value)
+
+
+def _record(key: str, score: float) -> Any:
+    from mlta.training.tuning.ledger import TrialRecord
+
+    return TrialRecord(key=key, learner="lightgbm", params={}, reports=[], best_rounds=1,
+                       best_score=score, best_metrics={}, best_per_fold=[], duration_s=0.0,
+                       predictions=[])
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_a_trial_with_an_undefined_score_is_never_chosen(direction: str) -> None:
+    """A trial whose score is NaN (constant predictions: no correlation) ranks last, in
+    whatever order the trials finished."""
+    import itertools
+
+    scores = {"a": math.nan, "b": 0.3, "c": 0.5, "d": math.nan}
+    spec = small_spec(target={"kind": "return"}, search={**SEARCH, "trials": 4})
+    ensemble = small_spec(target={"kind": "return"}, search={**SEARCH, "trials": 4},
+                          ensemble={"topK": 2})
+    best = "c" if direction == "maximize" else "b"
+    for order in itertools.permutations(scores):
+        records = {k: _record(k, scores[k]) for k in order}
+        outcome = SearchOutcome(rows=[], records=records, direction=direction)  # type: ignore[arg-type]
+        assert [r.key for r in outcome.ranked()][:2] == [best, "b" if best == "c" else "c"]
+        assert [r.key for r in outcome.ranked()][2:] == ["a", "d"]
+        assert [r.key for r in choose(outcome, spec)] == [best]
+        assert {r.key for r in choose(outcome, ensemble)} == {"b", "c"}

@@ -265,6 +265,9 @@ def test_a_finished_candidate_is_replayed_not_retrained(tmp_path: Path) -> None:
     replay_reports: list[dict[str, Any]] = []
     replayed = evaluate(other, candidate, replay_reports.append)
     assert replayed.summary() == first.summary() and replay_reports == first_reports
+    # the start audit: the candidate started training once in this ledger, not twice
+    assert Ledger(payload.ledger_root).starts() == {candidate.key: 1}
+    assert Ledger(f"file://{tmp_path}/elsewhere").starts() == {candidate.key: 1}
     for a, b in zip(replayed.predictions, first.predictions, strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -108,15 +108,20 @@ def write_part(tmp_uri: str, symbol: str, table: pa.Table, feature_columns: list
 
 def commit_gold(writer: VersionWriter, parts: Sequence[GoldPart], *, namespace: str,
                 pipeline: str, spec_digest: str, source: str, interval: str,
-                inputs: list[InputRef], quality: dict[str, Any]) -> DatasetManifest:
-    """Name the version from its content and spec, write the manifest, and publish it."""
+                inputs: list[InputRef], quality: dict[str, Any],
+                features: dict[str, Any] | None = None) -> DatasetManifest:
+    """Name the version from its content and spec, write the manifest, and publish it.
+
+    ``features`` is the feature spec (``Features.to_wire()``) that computed the columns; it is
+    recorded so the prediction service can rebuild the same features from live candles.
+    """
     if not parts:
         raise DataError(f"gold {namespace}/{pipeline}: no symbols to write",
                         hint="source.symbols must name at least one symbol with data")
     parts = sorted(parts, key=lambda p: p.symbol)
-    features = parts[0].feature_columns
+    columns = parts[0].feature_columns
     for part in parts[1:]:
-        if part.feature_columns != features:
+        if part.feature_columns != columns:
             raise DataError(f"{part.symbol}: feature columns differ from {parts[0].symbol}'s",
                             hint="the feature pipeline must return the same columns per symbol")
     digest = combine_hashes([f"{p.symbol}:{p.content_hash}" for p in parts])
@@ -132,6 +137,6 @@ def commit_gold(writer: VersionWriter, parts: Sequence[GoldPart], *, namespace: 
         time_range=TimeRange(start=min(starts) if starts else None,
                              end=max(ends) if ends else None),
         columns=parts[0].columns, files=[p.file for p in parts], quality=quality,
-        inputs=inputs, feature_columns=list(features),
+        inputs=inputs, feature_columns=list(columns), features=features,
     )
     return writer.commit(manifest)

@@ -77,6 +77,11 @@ class DatasetManifest(BaseModel):
     quality: dict[str, Any] = Field(default_factory=dict)
     inputs: list[InputRef] = Field(default_factory=list)
     feature_columns: list[str] = Field(default_factory=list)
+    features: dict[str, Any] | None = Field(
+        default=None,
+        description="Gold: the feature spec (indicators, transforms, exclude; wire form) that "
+                    "computed feature_columns, so a service can compute the same features from "
+                    "live candles. None when a custom featurizer was used.")
 
 
 def canonical_json(payload: Any) -> str:

@@ -10,7 +10,8 @@ previous one kept:
 2. correlation: of each pair with |Pearson r| above ``correlation_threshold`` keep the one more
    related to the target (|r| with y), greedily from the most target-related column down;
 3. univariate: keep the ``univariate_k`` best by F-score or binned mutual information;
-4. importance: keep the ``importance_k`` best by LightGBM total gain.
+4. importance: keep the ``importance_k`` best by LightGBM total gain (through the LightGBM
+   adapter, :meth:`mlta.training.adapters.base.ModelAdapter.gain_importance`).
 
 The result records why every dropped column went, so a training report can show it.
 """
@@ -245,23 +246,32 @@ def _top_k(
 
 
 def _lightgbm_gain(x: np.ndarray, y: np.ndarray, task: str, seed: int) -> list[float]:
-    """Total split gain per column of a small deterministic LightGBM fit (one thread)."""
-    import lightgbm as lgb
+    """Total split gain per column of a small deterministic LightGBM fit (one thread).
+
+    The fit goes through the LightGBM adapter (the only place the library is imported). The
+    adapters learn binary and regression objectives; with more than two classes the gain is
+    the sum over one-vs-rest binary fits, as LightGBM's multiclass objective sums its
+    per-class trees' gains.
+    """
     import numpy as np
+
+    from ..specs.learners import LightGBMParams, ModelType
+    from ..training.adapters import Objective, get_adapter
+    from ..training.adapters.base import fit
 
     ok = np.isfinite(y)
     x, y = x[ok], y[ok]
-    params: dict[str, object] = {
-        "verbosity": -1, "num_threads": 1, "deterministic": True, "seed": seed,
-        "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": max(5, y.size // 100),
-    }
+    params = LightGBMParams(learning_rate=0.1, num_leaves=15, min_data_in_leaf=max(5, y.size // 100))
+    names = [f"x{j}" for j in range(x.shape[1])]
     if task == "classification":
-        classes, y = np.unique(y, return_inverse=True)
-        if classes.size > 2:
-            params.update(objective="multiclass", num_class=int(classes.size))
-        else:
-            params["objective"] = "binary"
+        classes, codes = np.unique(y, return_inverse=True)
+        targets = ([codes.astype(np.float64)] if classes.size <= 2
+                   else [(codes == c).astype(np.float64) for c in range(classes.size)])
+        objective = Objective.BINARY
     else:
-        params["objective"] = "regression"
-    booster = lgb.train(params, lgb.Dataset(x, label=y.astype(np.float64)), num_boost_round=100)
-    return [float(g) for g in booster.feature_importance(importance_type="gain")]
+        targets, objective = [y], Objective.REGRESSION
+    adapter = get_adapter(ModelType.LIGHTGBM, params, objective=objective, num_threads=1, seed=seed)
+    total = np.zeros(x.shape[1])
+    for target in targets:
+        total += adapter.gain_importance(fit(adapter, x, target, names, 100))
+    return [float(g) for g in total]

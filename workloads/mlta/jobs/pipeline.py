@@ -179,7 +179,8 @@ def run_pipeline(spec: DataPipelineSpec, root: str, namespace: str, name: str,
         quality = quality_summary(policy, outcomes)
         manifest = commit_gold(writer, parts, namespace=namespace, pipeline=name,
                                spec_digest=digest, source=key, interval=interval,
-                               inputs=inputs, quality=quality)
+                               inputs=inputs, quality=quality,
+                               features=spec.features.to_wire() if featurizer is None else None)
     log.info("gold committed", extra={"version": manifest.version, "rows": manifest.rows,
                                       "uri": manifest.uri})
     return {

@@ -1,4 +1,8 @@
-"""``python -m mlta.local up|down|status|reset``: the embedded default control plane + Ray."""
+"""``python -m mlta.local up|down|status|reset``: the embedded default control plane + Ray.
+
+``python -m mlta.local node up|down|status`` runs the single real node instead (root), and
+``python -m mlta.local images`` builds the project's OCI images.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,15 @@ from . import controlplane, crds, operator_proc, rayhead
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlta.local", description=__doc__)
-    parser.add_argument("action", choices=["up", "down", "status", "reset", "cluster", "ray", "demo"])
+    parser.add_argument("action", choices=["up", "down", "status", "reset", "cluster", "ray", "demo",
+                                           "node", "images"])
+    parser.add_argument("node_action", nargs="?", choices=["up", "down", "status"],
+                        help="with `node`: what to do with the single real node")
     parser.add_argument("--no-kuberay-crds", action="store_true",
                         help="skip installing KubeRay's CRDs")
     args = parser.parse_args(argv)
+    if args.action in ("node", "images"):
+        return _node_or_images(args.action, args.node_action)
     cp = controlplane.ControlPlane()
     try:
         if args.action in ("up", "cluster"):
@@ -39,6 +48,31 @@ def main(argv: list[str] | None = None) -> int:
                   f"({cp.url}, KUBECONFIG={cp.kubeconfig})")
             print(f"ray: {'up' if rayhead.is_up() else 'down'} ({rayhead.dashboard_url()})")
             print(f"operator: {'running' if operator_proc.running(cp.state_dir) else 'stopped'}")
+    except MltaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _node_or_images(action: str, node_action: str | None) -> int:
+    """The production path's commands: they import nothing the embedded default needs."""
+    import json
+
+    try:
+        if action == "images":
+            from .images import build_all
+
+            for image in build_all():
+                print(f"{image.ref:48s} {image.archive}")
+            return 0
+        from .node import lifecycle
+
+        if node_action == "up":
+            lifecycle.up()
+        elif node_action == "down":
+            return 1 if lifecycle.down() else 0
+        else:
+            print(json.dumps(lifecycle.status(), indent=2))
     except MltaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

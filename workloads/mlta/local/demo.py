@@ -66,7 +66,7 @@ def wait_serving(endpoint: str, timeout: float) -> None:
     and a fresh Ray): the operator notices the missing app on its next poll and re-applies
     it, and the demo waits for the answer rather than trusting the status alone.
     """
-    health = endpoint.rsplit("/", 1)[0] + "/healthz"
+    health = endpoint.removesuffix("/predict").removesuffix("/v1") + "/healthz"
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while time.monotonic() < deadline:

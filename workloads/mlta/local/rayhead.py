@@ -26,6 +26,8 @@ GCS_PORT = int(os.environ.get("MLTA_RAY_GCS_PORT", "6379"))
 DASHBOARD_PORT = int(os.environ.get("MLTA_RAY_DASHBOARD_PORT", "8265"))
 TEMP_DIR = CACHE / "ray"
 TOKEN_FILE = TEMP_DIR / "auth_token"
+#: HAProxy's socket paths must stay short (mlta.serving.layout.MAX_STATE_DIR).
+HAPROXY_DIR = Path(f"/tmp/mlta-haproxy-{os.getuid()}")
 
 
 def _ray() -> str:
@@ -50,6 +52,16 @@ def auth_env() -> dict[str, str]:
     """Environment for the Ray head and for processes that talk to it."""
     return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file()),
             "MLTA_RAY__AUTH_TOKEN_FILE": str(token_file())}
+
+
+def serve_env() -> dict[str, str]:
+    """Serve behind HAProxy (mlta.serving.layout), its state in the demo's own directory."""
+    from ..serving.layout import cluster_env
+
+    haproxy = HAPROXY_DIR
+    haproxy.mkdir(parents=True, exist_ok=True)
+    return cluster_env(haproxy, stats_port=int(os.environ.get("MLTA_HAPROXY_STATS_PORT", "18404")),
+                       metrics_port=int(os.environ.get("MLTA_HAPROXY_METRICS_PORT", "19101")))
 
 
 def _headers() -> dict[str, str]:
@@ -79,7 +91,7 @@ def start(num_cpus: int = 4, timeout: float = 120) -> None:
     log(f"starting Ray head (dashboard {dashboard_url()}, token auth: {token_file()})")
     # Job entrypoints run `python -m mlta.jobs.run`: make that the venv's python.
     venv_bin = str(Path(sys.executable).parent)
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", **auth_env(),
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", **auth_env(), **serve_env(),
                PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
     res = subprocess.run(
         [_ray(), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={GCS_PORT}",
@@ -99,5 +111,14 @@ def start(num_cpus: int = 4, timeout: float = 120) -> None:
 
 
 def stop() -> None:
+    import signal
+
+    from ..serving.layout import haproxy_pids
+
     log("stopping Ray")
     subprocess.run([_ray(), "stop", "--force"], capture_output=True, timeout=120)
+    for pid in haproxy_pids(HAPROXY_DIR):  # HAProxy outlives Ray; the demo's only
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -3,7 +3,8 @@
 The operator puts ``ServeAppArgs`` (camelCase wire JSON) into a Serve config entry::
 
     {"name": <app>, "route_prefix": "/mlta/<ns>/<name>",
-     "import_path": "mlta.serving.app:build_app", "args": <ServeAppArgs wire JSON>}
+     "import_path": "mlta.serving.app:build_app", "args": <ServeAppArgs wire JSON>,
+     "deployments": [{"name": "service", "user_config": {...}}, {"name": "hub", ...}]}
 
 Serve calls ``build_app(args)`` (an "application builder": exactly one parameter) while
 deploying, inside the cluster. Everything that can be checked before replicas start is
@@ -21,17 +22,11 @@ from ray import serve
 from .. import registry
 from ..errors import ServingError, StorageError
 from ..specs.serving import ServeAppArgs
-from .deployments import Ingress, Predictor
-from .model import SUPPORTED_TYPES
+from .layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME
+from .model import TARGET_KINDS
 from .router import Arm, validate_arms
 
-INGRESS_NAME = "ingress"
-IMPORT_PATH = "mlta.serving.app:build_app"
-
-
-def predictor_name(variant: str) -> str:
-    """The Serve deployment name of a variant's predictor (also its config override key)."""
-    return f"predictor-{variant}"
+__all__ = ["IMPORT_PATH", "build_app", "parse_args"]
 
 
 def parse_args(args: dict[str, Any] | ServeAppArgs, check_models: bool = True) -> ServeAppArgs:
@@ -68,9 +63,10 @@ def _check_model(variant: str, model_uri: str, version: str, allow_failed_gate: 
         raise ServingError(
             f"variant {variant!r}: {model_uri} holds version {meta.version!r}, not {version!r}",
             hint="resolve the variant's model version again")
-    if meta.model_type not in SUPPORTED_TYPES:
-        raise ServingError(f"variant {variant!r}: model type {meta.model_type!r} is not servable",
-                           hint=f"supported: {', '.join(SUPPORTED_TYPES)}")
+    kind = str(meta.target.get("kind", ""))
+    if kind not in TARGET_KINDS:
+        raise ServingError(f"variant {variant!r}: target kind {kind!r} is not servable",
+                           hint=f"supported: {', '.join(TARGET_KINDS)}")
     if not meta.servable and not allow_failed_gate:
         reasons = "; ".join(meta.gate.reasons) if meta.gate is not None else ""
         raise ServingError(f"variant {variant!r}: {meta.name} {meta.version} failed its gate: "
@@ -78,13 +74,16 @@ def _check_model(variant: str, model_uri: str, version: str, allow_failed_gate: 
 
 
 def build_app(args: dict[str, Any]) -> serve.Application:
-    """Serve application builder: one ingress bound to one predictor deployment per variant."""
+    """Serve application builder: the ``service`` ingress, bound to a ``hub`` deployment when
+    it has several replicas; a single replica holds the hub itself (no Ray hop per candle)."""
+    from .deployments import Hub, ServiceDeployment
+
     parsed = parse_args(args)
+    wire = parsed.to_wire()
     # @serve.deployment turns the classes into Deployments; mypy sees the plain classes.
-    predictor, ingress = cast(serve.Deployment, Predictor), cast(serve.Deployment, Ingress)
-    predictors = {
-        v.name: predictor.options(name=predictor_name(v.name), num_replicas=v.replicas)
-        .bind(v.to_wire())
-        for v in parsed.variants
-    }
-    return ingress.options(name=INGRESS_NAME).bind(parsed.to_wire(), predictors)
+    service = cast(serve.Deployment, ServiceDeployment).options(name=INGRESS_NAME,
+                                                                num_replicas=parsed.replicas)
+    if parsed.replicas == 1:
+        return service.bind(wire)
+    hub = cast(serve.Deployment, Hub).options(name=HUB_NAME).bind(wire)
+    return service.bind(wire, hub)

@@ -1,47 +1,39 @@
-"""The two Serve deployments: ``Predictor`` (one per variant) and the FastAPI ``Ingress``.
+"""The two Serve deployments: ``service`` (FastAPI ingress, N replicas) and ``hub`` (one).
 
-The ingress owns the router and a DeploymentHandle per variant; it never loads a model, so
-it stays light and scales on request count alone. Each predictor loads its model version
-once, in ``__init__``, and validates rows against that model's own feature list (variants
-may use different features; a client sends the union and extras are ignored).
-
-Errors are JSON ``{"error", "hint"}`` with a status code: 400 for unreadable JSON, 422 for
-a body or features the model cannot take, 413 for an oversized batch, 503 when a predictor
-cannot answer. The predictor raises ``RequestRejected``; it crosses the Ray boundary wrapped
-in a RayTaskError and is unwrapped here.
+``service`` replicas hold every variant's model and answer HTTP and WebSocket themselves
+(behind HAProxy, see ``layout``); ``hub`` holds the per-symbol state. Both take their live
+settings (effective weights, hashed API keys, limits) from ``user_config`` in
+``reconfigure()``, so a key rotation or a rollout decision reaches running replicas without
+a restart.
 """
 
-# No ``from __future__ import annotations`` here: Serve's ingress re-wraps the endpoint
-# methods and FastAPI then cannot resolve string annotations (``request: Request`` turns
-# into a required query parameter named "request").
-import json
+# No ``from __future__ import annotations``: Serve's ingress re-wraps the endpoint methods.
+import asyncio
 import logging
 import os
 import sys
-import time
-import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from ray import serve
 from ray.exceptions import RayError
 from ray.serve.handle import DeploymentHandle
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..data.sources import enum_value
 from ..errors import ServingError
 from ..logs import JsonFormatter, correlated
-from ..specs.serving import ServeAppArgs, ServedVariant
-from .model import LoadedModel
-from .router import Arm, Router
-from .validation import RequestRejected, parse_body
+from ..specs.serving import ServeAppArgs, ServeUserConfig
+from .api import install
+from .asgi import LocalHub, make_app
+from .candles import Candle
+from .hub import HubCore
+from .metrics import Metrics
+from .service import Service
+from .validation import RequestRejected
 
-INGRESS_CPUS = 0.1
-PREDICTOR_CPUS = 0.25
-CORRELATION_HEADER = "x-correlation-id"
-REQUEST_ID_HEADER = "x-request-id"
-
-fastapi_app = FastAPI(title="mlta model deployment", docs_url=None, redoc_url=None)
+SERVICE_CPUS = 0.1
+HUB_CPUS = 0.1
+fastapi_app = make_app()
 
 
 def serving_logger() -> logging.Logger:
@@ -56,122 +48,145 @@ def serving_logger() -> logging.Logger:
     return logger
 
 
-def error_response(status: int, error: str, hint: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": error, "hint": hint}, status_code=status, headers=headers)
-
-
-def _rejection(exc: BaseException) -> RequestRejected | None:
-    """The RequestRejected behind ``exc`` (raised here, or in a replica and wrapped by Ray)."""
+def _unwrap(exc: RayError) -> Exception:
+    """The hub's own RequestRejected behind a Ray error, else a ServingError (503)."""
     cause = getattr(exc, "cause", None)
     if isinstance(cause, RequestRejected):
         return cause
-    return exc if isinstance(exc, RequestRejected) else None
+    return ServingError(f"the hub could not answer: {str(exc)[:500]}",
+                        hint="retry; check the Serve application status")
 
 
-@fastapi_app.exception_handler(StarletteHTTPException)
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    """Unknown paths and wrong methods answer in the same JSON error shape as the rest."""
-    return error_response(exc.status_code, str(exc.detail),
-                          "endpoints: POST /predict, GET /variants, GET /healthz")
+class HandleHub:
+    """The hub through its Serve handle (what a service replica uses in Ray)."""
 
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self.handle = handle
 
-@serve.deployment(ray_actor_options={"num_cpus": PREDICTOR_CPUS})
-class Predictor:
-    """One variant's model version, loaded once per replica."""
+    async def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return await getattr(self.handle, method).remote(*args)
+        except RayError as exc:
+            raise _unwrap(exc) from exc
 
-    def __init__(self, variant: dict[str, Any]) -> None:
-        self.variant = ServedVariant.model_validate(variant)
-        self.model = LoadedModel.load(self.variant.model_uri, self.variant.model_version)
-        with correlated(os.environ.get("MLTA_CORRELATION_ID") or None):
-            serving_logger().info("model loaded", extra={
-                "variant": self.variant.name, "model_version": self.model.version,
-                "features": len(self.model.feature_columns),
-                "target_kind": self.model.target_kind})
-
-    def predict(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Predictions for ``rows``, each tagged with this variant and model version."""
-        out = self.model.predict_rows(rows)
-        for item in out:
-            item["variant"] = self.variant.name
-            item["modelVersion"] = self.model.version
+    async def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = await self._call("info")
         return out
 
-    def info(self) -> dict[str, Any]:
-        return {"variant": self.variant.name, "modelVersion": self.model.version,
-                "featureColumns": self.model.feature_columns, "targetKind": self.model.target_kind}
+    async def push(self, symbol: str, candles: list[Candle],
+                   origin: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = await self._call("push", symbol, candles, origin)
+        return out
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            stream: Any = self.handle.options(stream=True).subscribe.remote()
+            async for event in stream:
+                yield event
+        except RayError as exc:
+            raise _unwrap(exc) from exc
+
+    async def report(self, payload: dict[str, Any]) -> None:
+        await self._call("report", payload)
+
+    async def lease(self, key: str, limit: dict[str, Any], want: float) -> tuple[float, float]:
+        granted, wait = await self._call("lease", key, limit, want)
+        return float(granted), float(wait)
+
+    async def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = await self._call("status")
+        return out
+
+    async def latest(self, symbol: str) -> dict[str, Any] | None:
+        out: dict[str, Any] | None = await self._call("latest", symbol)
+        return out
 
 
-@serve.deployment(ray_actor_options={"num_cpus": INGRESS_CPUS})
-@serve.ingress(fastapi_app)
-class Ingress:
-    """HTTP front: validates the body shape, routes by weight/key, calls the variant."""
+@serve.deployment(num_replicas=1, max_ongoing_requests=10_000,
+                  ray_actor_options={"num_cpus": HUB_CPUS},
+                  logging_config={"enable_access_log": False})
+class Hub:
+    """Feeds, per-symbol features, candle predictions, subscriptions, drift, outcomes."""
 
-    def __init__(self, args: dict[str, Any], predictors: dict[str, DeploymentHandle]) -> None:
-        self.args = ServeAppArgs.model_validate(args)
-        self.router = Router([Arm(v.name, v.weight) for v in self.args.variants],
-                             sticky=self.args.sticky_key)
-        self.predictors = predictors
+    async def __init__(self, args: dict[str, Any]) -> None:  # type: ignore[misc]
+        parsed = ServeAppArgs.model_validate(args)
         self.log = serving_logger()
-        with correlated(self.args.correlation_id):
-            self.log.info("ingress ready", extra={"app": self.args.app_name,
-                                                  "split": self.router.describe()})
+        with correlated(parsed.correlation_id or os.environ.get("MLTA_CORRELATION_ID") or None):
+            self.core = HubCore(parsed, Metrics("ray"))
+            self.log.info("hub ready", extra={"app": parsed.app_name,
+                                              "symbols": ",".join(self.core.symbols)})
+        self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self.core.run(self._stop))]
+        if enum_value(self.core.args.feed.type) == "binance":
+            from .feeds import BinanceFeed
 
-    @fastapi_app.get("/healthz")
-    async def healthz(self) -> dict[str, Any]:
-        return {"status": "ok", "app": self.args.app_name}
+            self._tasks.append(loop.create_task(BinanceFeed(self.core).run(self._stop)))
 
-    @fastapi_app.get("/variants")
-    async def variants(self) -> dict[str, Any]:
-        return {
-            "app": self.args.app_name,
-            "stickyKey": self.args.sticky_key,
-            "split": self.router.describe(),
-            "variants": [{"name": v.name, "weight": v.weight, "modelVersion": v.model_version,
-                          "replicas": v.replicas} for v in self.args.variants],
-        }
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        ServeUserConfig.model_validate(config)  # the hub keeps no key; validated all the same
 
-    @fastapi_app.post("/predict")
-    async def predict(self, request: Request) -> JSONResponse:
-        started = time.perf_counter()
-        cid = (request.headers.get(CORRELATION_HEADER) or self.args.correlation_id
-               or os.environ.get("MLTA_CORRELATION_ID") or None)
-        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
-        headers = {REQUEST_ID_HEADER: request_id}
-        with correlated(cid):
-            try:
-                body = json.loads(await request.body())
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                self.log.info("rejected", extra={"request_id": request_id, "status": 400})
-                return error_response(400, f"the body is not valid JSON: {exc}",
-                                       'send {"features": {...}} as application/json', headers)
-            try:
-                parsed = parse_body(body)
-                variant = self.router.choose(parsed.key)
-                rows = [dict(r) for r in parsed.rows]
-                predictions = await self.predictors[variant].predict.remote(rows)
-            except (RequestRejected, RayError) as exc:
-                rejected = _rejection(exc)
-                if rejected is None:
-                    self.log.error("predictor failed", extra={"request_id": request_id,
-                                                              "error": str(exc)[:2000]})
-                    return error_response(503, "the model variant could not answer",
-                                          "retry; check the Serve application status", headers)
-                self.log.info("rejected", extra={"request_id": request_id,
-                                                 "status": rejected.status,
-                                                 "error": rejected.message})
-                return error_response(rejected.status, rejected.message, rejected.hint, headers)
-            except ServingError as exc:
-                return error_response(500, exc.message, exc.hint, headers)
-            latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            version = predictions[0]["modelVersion"]
-            payload: dict[str, Any] = {"variant": variant, "modelVersion": version,
-                                       "predictions": predictions, "latencyMs": latency_ms}
-            if parsed.single:
-                payload["prediction"] = predictions[0]["prediction"]
-                if "label" in predictions[0]:
-                    payload["label"] = predictions[0]["label"]
-            self.log.info("predicted", extra={"request_id": request_id, "variant": variant,
-                                              "model_version": version, "rows": len(rows),
-                                              "latency_ms": latency_ms})
-            return JSONResponse(payload, headers=headers)
+    def info(self) -> dict[str, Any]:
+        return {"symbols": self.core.symbols, "interval": self.core.interval,
+                "stepMs": self.core.step_ms}
+
+    def push(self, symbol: str, candles: list[Candle],
+             origin: str | None = None) -> list[dict[str, Any]]:
+        events = self.core.push(symbol, candles)
+        if origin is not None:
+            for event in events:
+                event["origin"] = origin
+        return events
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        async for event in self.core.subscribe():
+            yield event
+
+    def report(self, payload: dict[str, Any]) -> None:
+        self.core.report(payload)
+
+    def lease(self, key: str, limit: dict[str, Any], want: float) -> tuple[float, float]:
+        return self.core.lease(key, limit, want)
+
+    def status(self) -> dict[str, Any]:
+        return self.core.status()
+
+    def latest(self, symbol: str) -> dict[str, Any] | None:
+        return self.core.latest.get(symbol)
+
+
+@serve.deployment(max_ongoing_requests=256, ray_actor_options={"num_cpus": SERVICE_CPUS},
+                  logging_config={"enable_access_log": False})
+@serve.ingress(fastapi_app)
+class ServiceDeployment:
+    """REST /v1, KServe V2 and WebSocket /v1/stream with every variant's model in process."""
+
+    async def __init__(  # type: ignore[misc]  # Serve awaits async constructors
+            self, args: dict[str, Any], hub: DeploymentHandle | None = None) -> None:
+        parsed = ServeAppArgs.model_validate(args)
+        self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        tasks = []
+        with correlated(parsed.correlation_id or os.environ.get("MLTA_CORRELATION_ID") or None):
+            metrics = Metrics("ray")
+            if hub is None:  # one replica: the hub lives in it, no Ray hop for candles
+                core = HubCore(parsed, metrics)
+                client: Any = LocalHub(core)
+                tasks.append(loop.create_task(core.run(self._stop)))
+                if enum_value(parsed.feed.type) == "binance":
+                    from .feeds import BinanceFeed
+
+                    tasks.append(loop.create_task(BinanceFeed(core).run(self._stop)))
+                self.service = Service(parsed, client, metrics, models=core.models)
+            else:
+                self.service = Service(parsed, HandleHub(hub), metrics)
+            install(fastapi_app, self.service)
+            await self.service.start()
+            serving_logger().info("service ready", extra={
+                "app": parsed.app_name, "split": self.service.router.describe(),
+                "versions": ",".join(f"{n}={m.version}" for n, m in self.service.models.items())})
+        tasks.append(loop.create_task(self.service.run(self._stop)))
+        self._tasks = tasks
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        self.service.configure(ServeUserConfig.model_validate(config))

@@ -1,87 +1,97 @@
-"""A registered model version loaded for serving, and its prediction semantics.
+"""A registered model version loaded for serving, and what its predictions mean.
 
-Every learner and every ensemble loads through one place, the training side's predictor
-(:func:`mlta.training.predictor.load_predictor`): the same class the TrainingJob scored its
-lockbox with, so serving predicts exactly what was validated. No learner library is imported
-here; the adapters import their own.
+All model loading of the service goes through :func:`load_served_model`: it reads the
+registry metadata, checks that the version is servable, and gets the training package's
+predictor (``mlta.training.predictor.load_predictor``: every learner and ensemble, the same
+class the TrainingJob scored its lockbox with), so no learner library is imported here.
 
 Target kinds decide what a prediction means:
-- ``direction`` and ``tripleBarrier``: a binary classifier; ``prediction`` is P(up), ``label``
-  is ``up``/``down`` (threshold ``target.threshold``, default 0.5).
-- ``return`` and ``volatility``: a regressor; ``prediction`` is the forecast, no label.
+- ``direction`` (and ``tripleBarrier``): P(class 1); ``label`` is ``up``/``down`` at
+  ``target.threshold`` (default 0.5);
+- ``return`` / ``volatility``: the forecast itself, no label.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..errors import MltaError, ServingError
-from ..specs.learners import ModelType
-from .validation import to_matrix
+from .. import registry
+from ..errors import ServingError, StorageError
 
-#: What a registered version's ``model_type`` may be: a learner, or an ensemble of them.
-SUPPORTED_TYPES = (*(t.value for t in ModelType), "ensemble")
-CLASSIFICATION_KINDS = ("direction", "tripleBarrier")
-TARGET_KINDS = (*CLASSIFICATION_KINDS, "return", "volatility")
+if TYPE_CHECKING:
+    import numpy as np
+
+CLASSIFIER_KINDS = ("direction", "tripleBarrier")
+REGRESSOR_KINDS = ("return", "volatility")
+TARGET_KINDS = CLASSIFIER_KINDS + REGRESSOR_KINDS
 
 
 @dataclass
-class LoadedModel:
-    """A model version ready to predict: the predictor, its metadata and the label rule."""
+class ServedModel:
+    """A model version ready to predict float64 matrices in ``feature_columns`` order."""
 
     name: str
     version: str
+    model_type: str
     feature_columns: list[str]
     target_kind: str
     threshold: float
-    predictor: Any  # mlta.training.predictor.Predictor
+    horizon: int
+    dead_band: float
+    metadata: registry.ModelVersionMetadata
+    predict: Callable[[np.ndarray], np.ndarray]
+    contributions: Callable[[np.ndarray], np.ndarray] | None = None
 
-    @classmethod
-    def load(cls, model_uri: str, expected_version: str | None = None) -> LoadedModel:
-        """Read metadata and artifacts from the registry; fail loudly on anything unservable."""
-        from .. import registry
-        from ..training.predictor import load_predictor
+    @property
+    def classifier(self) -> bool:
+        return self.target_kind in CLASSIFIER_KINDS
 
+    def label(self, value: float) -> str | None:
+        """``up``/``down`` for a classifier's probability; None for a forecast."""
+        if not self.classifier:
+            return None
+        return "up" if value >= self.threshold else "down"
+
+
+def load_served_model(model_uri: str, expected_version: str | None = None) -> ServedModel:
+    """Read metadata and artifact from the registry; ServingError on anything unservable."""
+    from ..errors import MltaError
+
+    try:
         meta = registry.read_metadata(model_uri)
-        if meta.model_type not in SUPPORTED_TYPES:
-            raise ServingError(
-                f"model type {meta.model_type!r} of {meta.name}/{meta.version} cannot be served",
-                hint=f"supported types: {', '.join(SUPPORTED_TYPES)}")
-        kind = str(meta.target.get("kind", ""))
-        if kind not in TARGET_KINDS:
-            raise ServingError(
-                f"target kind {kind!r} of {meta.name}/{meta.version} is unknown",
-                hint=f"expected one of: {', '.join(TARGET_KINDS)}")
-        try:
-            predictor = load_predictor(model_uri, expected_version)
-        except ServingError:
-            raise
-        except MltaError as exc:
-            raise ServingError(f"cannot load {meta.name}/{meta.version}: {exc}",
-                               hint="re-register the model version") from exc
-        for member in predictor.members:
-            names = member.adapter.feature_names(member.model)
-            if names and names != member.info.feature_columns:
-                raise ServingError(
-                    f"{meta.name}/{meta.version}: the {member.info.learner} model has "
-                    f"{len(names)} features, the metadata lists {len(member.info.feature_columns)}",
-                    hint="re-register the model; artifact and metadata disagree")
-        threshold = float(meta.target.get("threshold", 0.5))
-        return cls(name=meta.name, version=meta.version, feature_columns=list(meta.feature_columns),
-                   target_kind=kind, threshold=threshold, predictor=predictor)
+    except (StorageError, ValueError) as exc:
+        raise ServingError(f"cannot read model metadata at {model_uri}: {exc}",
+                           hint="modelUri must be a registry version directory") from exc
+    label = f"{meta.name}/{meta.version}"
+    if expected_version is not None and meta.version != expected_version:
+        raise ServingError(
+            f"{model_uri} holds model version {meta.version!r}, "
+            f"the deployment asked for {expected_version!r}",
+            hint="resolve the variant's model URI again from the TrainingJob status")
+    kind = str(meta.target.get("kind", ""))
+    if kind not in TARGET_KINDS:
+        raise ServingError(f"target kind {kind!r} of {label} is unknown",
+                           hint=f"expected one of: {', '.join(TARGET_KINDS)}")
+    if not meta.feature_columns:
+        raise ServingError(f"{label} lists no feature columns",
+                           hint="re-register the model with its feature_columns")
+    from ..training.predictor import load_predictor
 
-    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Validate rows against this model's features and predict them in one call."""
-        import numpy as np
-
-        matrix = np.asarray(to_matrix(rows, self.feature_columns), dtype=np.float64)
-        raw = self.predictor.predict(matrix)
-        out: list[dict[str, Any]] = []
-        for value in np.asarray(raw, dtype=np.float64).reshape(-1):
-            item: dict[str, Any] = {"prediction": float(value)}
-            if self.target_kind in CLASSIFICATION_KINDS:
-                item["label"] = "up" if value >= self.threshold else "down"
-            out.append(item)
-        return out
+    try:
+        predictor = load_predictor(model_uri, expected_version)
+    except ServingError:
+        raise
+    except MltaError as exc:
+        raise ServingError(f"cannot load {label} ({meta.model_type}): {exc}",
+                           hint="check the artifact; supported learners load through their "
+                                "training adapter") from exc
+    return ServedModel(
+        name=meta.name, version=meta.version, model_type=meta.model_type,
+        feature_columns=list(predictor.feature_columns), target_kind=kind,
+        threshold=float(meta.target.get("threshold", 0.5)),
+        horizon=int(meta.target.get("horizon", 1)),
+        dead_band=float(meta.target.get("deadBand", 0.0) or 0.0),
+        metadata=meta, predict=predictor.predict,
+        contributions=predictor.contributions if predictor.explainable else None)

@@ -12,6 +12,7 @@ crosses the Ray boundary by pickling; ``__reduce__`` keeps status and hint intac
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,20 @@ def _rebuild_rejected(message: str, hint: str | None, status: int) -> RequestRej
     return RequestRejected(message, hint=hint, status=status)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(raw: bytes) -> Any:
+    """Strict JSON: NaN and Infinity (which Python's json accepts) are refused with a 400."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestRejected(f"the body is not valid JSON: {exc}",
+                              hint='send {"features": {...}} as application/json; a missing '
+                                   "value is null, never NaN", status=400) from exc
+
+
 @dataclass(frozen=True)
 class ParsedRequest:
     """A validated request: the routing key and the raw feature rows (mappings)."""
@@ -50,9 +65,10 @@ class ParsedRequest:
     key: str | None
     rows: list[Mapping[str, Any]]
     single: bool
+    explain: bool = False
 
 
-def parse_body(body: Any) -> ParsedRequest:
+def parse_body(body: Any, max_rows: int = MAX_ROWS) -> ParsedRequest:
     """Check the shape of a /predict body (not the feature names; those are per model)."""
     if not isinstance(body, Mapping):
         raise RequestRejected("the request body must be a JSON object",
@@ -74,14 +90,18 @@ def parse_body(body: Any) -> ParsedRequest:
         raw = body["rows"]
         if not isinstance(raw, list) or not raw:
             raise RequestRejected("'rows' must be a non-empty list of objects")
-        if len(raw) > MAX_ROWS:
-            raise RequestRejected(f"too many rows: {len(raw)} > {MAX_ROWS}",
+        if len(raw) > max_rows:
+            raise RequestRejected(f"too many rows: {len(raw)} > {max_rows}",
                                   hint="split the batch into smaller requests", status=413)
         bad = [i for i, r in enumerate(raw) if not isinstance(r, Mapping)]
         if bad:
             raise RequestRejected(f"rows {bad[:10]} are not objects of column name -> number")
         rows = raw
-    return ParsedRequest(key=None if key is None else str(key), rows=rows, single=has_features)
+    explain = body.get("explain", False)
+    if not isinstance(explain, bool):
+        raise RequestRejected("'explain' must be true or false")
+    return ParsedRequest(key=None if key is None else str(key), rows=rows, single=has_features,
+                         explain=explain)
 
 
 def _to_float(value: Any) -> float | None:
@@ -89,7 +109,8 @@ def _to_float(value: Any) -> float | None:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    value = float(value)
+    return None if math.isinf(value) else value  # NaN is "missing"; infinity is refused
 
 
 def to_matrix(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[list[float]]:

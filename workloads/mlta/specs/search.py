@@ -70,6 +70,9 @@ class IntRangeBase(SpecModel):
             _LOW_HIGH, _CHOICES_ONLY_CATEGORICAL,
             cel("!self.log || self.type == 'categorical' || self.low > 0",
                 "a log-scale int range needs low > 0", ".low"),
+            # Optuna samples a log-scale int on every integer: a step would fail every trial.
+            cel("!self.log || !has(self.step) || self.step == 1",
+                "a log-scale int range takes no step (or step 1)", ".step"),
         )
     }
 

@@ -110,7 +110,8 @@ def target(spec: TrainingJobSpec, symbols: np.ndarray, close: np.ndarray) -> np.
 
 
 def prepare(frame: pd.DataFrame, feature_columns: list[str], spec: TrainingJobSpec) -> Prepared:
-    """Labels, the next-bar return and the time layout of a Gold frame (sorted by symbol, time)."""
+    """Labels, the next-bar return and the time layout of a Gold frame (rows in any order:
+    they are sorted by symbol, then close time)."""
     import numpy as np
 
     from ..features import labels
@@ -119,7 +120,9 @@ def prepare(frame: pd.DataFrame, feature_columns: list[str], spec: TrainingJobSp
         raise DataError("no feature columns to train on", hint="configure features in the DataPipeline")
     columns = select_features(list(feature_columns), spec.features.exclude)
     _check_frame(frame, columns)
-    data = frame.reset_index(drop=True)
+    # Labels read each symbol's rows in frame order as time order: sort (a no-op on a Gold
+    # dataset, which is stored sorted) so a frame from elsewhere cannot scramble them.
+    data = frame.sort_values(["symbol", "close_time"], kind="stable").reset_index(drop=True)
     symbols = data["symbol"].astype(str).to_numpy()
     close = data["close"].to_numpy(dtype=np.float64, na_value=np.nan)
     y = target(spec, symbols, close)

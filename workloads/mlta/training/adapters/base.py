@@ -14,6 +14,8 @@ the feature names; outputs are float64 arrays: P(class 1) for a binary objective
 for a regression. :meth:`ModelAdapter.contributions` are SHAP values in the raw margin space
 (log-odds for binary), one column per feature plus the bias last, from the learner's own
 exact TreeSHAP (``pred_contrib`` / ``pred_contribs`` / ``ShapValues``).
+:meth:`ModelAdapter.gain_importance` is each learner's total split gain per feature (what
+feature selection ranks columns by).
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ class ModelAdapter(Protocol):
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray: ...
 
     def contributions(self, model: Any, X: np.ndarray) -> np.ndarray: ...
+
+    def gain_importance(self, model: Any) -> np.ndarray:
+        """Per feature (in the model's feature order), how much its splits reduced the loss.
+
+        Each learner's own split-gain measure; scales differ between learners, so only the
+        ranking within one model means anything (feature selection keeps the top k).
+        """
+        ...
 
     def save(self, model: Any, uri: str) -> str: ...
 

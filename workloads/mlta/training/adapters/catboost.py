@@ -116,6 +116,18 @@ class CatBoostAdapter:
                                            thread_count=self.settings.num_threads)
         return np.asarray(out, dtype=np.float64)
 
+    def gain_importance(self, model: cb.CatBoost) -> np.ndarray:
+        """CatBoost's ``PredictionValuesChange``: per split, the training-weighted squared
+        deviation of the two children's leaf values from their mean, summed per feature (and
+        normalised to 100). That is the loss reduction of the split under squared loss, the
+        same idea as LightGBM's and XGBoost's gain, and it is computed from the model alone;
+        ``LossFunctionChange`` needs a dataset and measures the loss without the feature."""
+        import numpy as np
+
+        out = model.get_feature_importance(type="PredictionValuesChange",
+                                           thread_count=self.settings.num_threads)
+        return np.asarray(out, dtype=np.float64)
+
     def feature_names(self, model: cb.CatBoost) -> list[str]:
         return list(model.feature_names_)
 

@@ -54,11 +54,16 @@ class LightGBMRun:
         self.rounds = 0
 
     def advance(self, rounds: int) -> None:
+        import lightgbm as lgb
+
         check_rounds(rounds)
-        for _ in range(rounds):
-            # A True return means no split can improve the loss: later rounds add nothing.
-            self._booster.update()
-            self.rounds += 1
+        try:
+            for _ in range(rounds):
+                # A True return means no split can improve the loss: later rounds add nothing.
+                self._booster.update()
+                self.rounds += 1
+        except lgb.basic.LightGBMError as exc:
+            raise TrainingError(f"LightGBM failed: {exc}", hint="check model.lightgbm") from exc
 
     @property
     def model(self) -> lgb.Booster:
@@ -88,6 +93,12 @@ class LightGBMAdapter:
 
         out = model.predict(as_matrix(X), pred_contrib=True, num_threads=self.settings.num_threads)
         return np.asarray(out, dtype=np.float64)
+
+    def gain_importance(self, model: lgb.Booster) -> np.ndarray:
+        """Total gain of each feature's splits (``feature_importance("gain")``)."""
+        import numpy as np
+
+        return np.asarray(model.feature_importance(importance_type="gain"), dtype=np.float64)
 
     def feature_names(self, model: lgb.Booster) -> list[str]:
         return list(model.feature_name())

@@ -56,10 +56,16 @@ class XGBoostRun:
         self.rounds = 0
 
     def advance(self, rounds: int) -> None:
+        import xgboost as xgb
+
         check_rounds(rounds)
-        for _ in range(rounds):
-            self._booster.update(self._dtrain, self.rounds)
-            self.rounds += 1
+        try:
+            for _ in range(rounds):
+                self._booster.update(self._dtrain, self.rounds)
+                self.rounds += 1
+        except xgb.core.XGBoostError as exc:
+            raise TrainingError(f"XGBoost failed: {str(exc)[:2000]}",
+                                hint="check model.xgboost and the labels") from exc
 
     @property
     def model(self) -> xgb.Booster:
@@ -99,6 +105,15 @@ class XGBoostAdapter:
 
         out = model.predict(self._dmatrix(model, X), pred_contribs=True)
         return np.asarray(out, dtype=np.float64)
+
+    def gain_importance(self, model: xgb.Booster) -> np.ndarray:
+        """Total gain of each feature's splits (``get_score(importance_type="total_gain")``,
+        which leaves out features no split uses: they score 0)."""
+        import numpy as np
+
+        names = model.feature_names or [f"f{i}" for i in range(model.num_features())]
+        scores = model.get_score(importance_type="total_gain")
+        return np.array([scores.get(name, 0.0) for name in names], dtype=np.float64)
 
     def feature_names(self, model: xgb.Booster) -> list[str]:
         return list(model.feature_names or [])

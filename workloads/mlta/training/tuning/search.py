@@ -15,6 +15,7 @@ read while the job runs.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -64,9 +65,13 @@ class SearchOutcome:
     errors: list[str] = field(default_factory=list)
 
     def ranked(self) -> list[TrialRecord]:
-        """Finished candidates, best first (ties: the earlier key)."""
+        """Finished candidates, best first (ties: the earlier key); an undefined (NaN) score
+        last, since NaN compares false with everything and would leave the order to chance."""
         sign = -1.0 if Direction(self.direction) is Direction.MAXIMIZE else 1.0
-        return sorted(self.records.values(), key=lambda r: (sign * r.best_score, r.key))
+        return sorted(self.records.values(),
+                      key=lambda r: (not math.isfinite(r.best_score),
+                                     sign * r.best_score if math.isfinite(r.best_score) else 0.0,
+                                     r.key))
 
 
 def progress_line(done: int, total: int, best: float | None, learner: str | None) -> str:
