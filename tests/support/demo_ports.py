@@ -17,10 +17,6 @@ from contextlib import ExitStack, contextmanager
 
 import httpx
 
-#: Ray's own defaults the demo's `ray start --head` does not override.
-RAY_CLIENT_SERVER_PORT = 10001
-RAY_DASHBOARD_AGENT_LISTEN_PORT = 52365
-
 
 def demo_ports() -> dict[int, str]:
     """Every port the demo's processes listen on, and who listens there."""
@@ -37,8 +33,10 @@ def demo_ports() -> dict[int, str]:
         rayhead.GCS_PORT: "Ray GCS",
         rayhead.DASHBOARD_PORT: "Ray dashboard",
         serve: "Ray Serve HTTP",
-        RAY_CLIENT_SERVER_PORT: "Ray client server",
-        RAY_DASHBOARD_AGENT_LISTEN_PORT: "Ray dashboard agent",
+        rayhead.CLIENT_PORT: "Ray client server",
+        rayhead.AGENT_PORT: "Ray dashboard agent",
+        rayhead.HAPROXY_STATS_PORT: "HAProxy stats (Serve's proxy)",
+        rayhead.HAPROXY_METRICS_PORT: "HAProxy metrics",
         settings.operator.metrics_port: "operator metrics",
         settings.operator.health_port: "operator liveness",
     }

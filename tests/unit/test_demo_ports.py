@@ -11,7 +11,7 @@ from tests.support.ray_cluster import free_port
 
 def test_the_demo_ports_are_the_ones_its_code_picks() -> None:
     ports = demo_ports()
-    assert {2379, 2380, 6443, 6379, 8265, 8000, 9090, 8089, 10001, 52365} == set(ports)
+    assert {2379, 2380, 6443, 6379, 8265, 8000, 9090, 8089, 10001, 52365, 18404, 19101} == set(ports)
     assert ports[6443] == "kube-apiserver" and ports[8265] == "Ray dashboard"
 
 
