@@ -72,7 +72,8 @@ def rss_mb(pid: int) -> tuple[float, float]:
 
 
 class Bench:
-    def __init__(self, cp: ControlPlane, ray: RayCluster, workdir: Path) -> None:
+    def __init__(self, cp: ControlPlane, ray: RayCluster, workdir: Path,
+                 extra_env: dict[str, str]) -> None:
         from kubernetes import client, config
 
         self.cp, self.ray = cp, ray
@@ -86,7 +87,7 @@ class Bench:
                    **ray.operator_env, MLTA_STORAGE__URI=f"file://{workdir / 'lake'}",
                    MLTA_OPERATOR__NAMESPACES=f"[{NS}]", MLTA_LOG__LEVEL="WARNING",
                    MLTA_OPERATOR__METRICS_PORT=str(self.metrics_port),
-                   MLTA_OPERATOR__HEALTH_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+                   MLTA_OPERATOR__HEALTH_PORT=str(free_port()), PYTHONUNBUFFERED="1", **extra_env)
         import urllib3
 
         urllib3.disable_warnings()
@@ -182,7 +183,10 @@ def main() -> int:
     parser.add_argument("--counts", default="200,2000", help="waiting CRs, cumulative steps")
     parser.add_argument("--window", type=float, default=30.0, help="idle window in seconds")
     parser.add_argument("--latency-runs", type=int, default=5)
+    parser.add_argument("--operator-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment of the operator process (to compare settings)")
     args = parser.parse_args()
+    extra_env = dict(item.split("=", 1) for item in args.operator_env)
     counts = [int(c) for c in args.counts.split(",")]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     rows: list[tuple[int, dict[str, float], float, list[float]]] = []
@@ -190,7 +194,7 @@ def main() -> int:
             private_control_plane(Path(tmp) / "cluster") as cp, local_ray(num_cpus=2) as ray:
         apply(cp, mlta_crd_files())
         wait_established(cp, ["datapipelines.mlta.io", "trainingjobs.mlta.io", "modeldeployments.mlta.io"])
-        bench = Bench(cp, ray, Path(tmp))
+        bench = Bench(cp, ray, Path(tmp), extra_env)
         try:
             bench.submit_latency("warm-up")  # Ray's first job supervisor start: not timed
             created = 0
