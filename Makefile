@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup binaries helm s3-server crds crds-check cluster ray operator up down status demo test \
         test-unit test-integration test-e2e lint typecheck bench clean node-setup node-binaries \
-        kube-score images node node-down node-status test-cluster
+        kube-score images node node-down node-status test-cluster coverage-report
 
 setup:                      ## venv + packages (idempotent)
 	@scripts/bootstrap.sh
@@ -64,9 +64,30 @@ status:
 demo: binaries              ## the whole path: apply examples/, wait for Ready, predict, show the split
 	@$(PY) -m mlta.local demo
 
-test: setup binaries helm s3-server kube-score images ## lint + unit + integration + e2e + cluster (real node)
+# `make test`: every tier once in random order (the seed is in pytest's header: rerun a
+# failure with `-p randomly -p "randomly" --randomly-seed=N`), every Python process measured
+# (scripts/cov.py), then the numba kernels' tests again as Python (NUMBA_DISABLE_JIT=1) so
+# the kernels' lines count, then one combined report that fails below the minimums.
+# MLTA_TEST_HOLD_DEMO_PORTS=1 takes the demo's ports for the session (tests/support/demo_ports.py).
+COV             := $(PY) scripts/cov.py
+COV_MIN         ?= 95
+COV_PACKAGE_MIN ?= 90
+PYTEST          := $(PY) -m pytest -q -p no:cacheprovider
+KERNEL_TESTS    := $(addprefix tests/unit/features/,test_parity.py test_parity_cycle.py \
+                   test_parity_ext.py test_parity_patterns_ext.py test_parity_volume_ext.py \
+                   test_causality.py test_featureset_causality.py test_streaming_parity.py \
+                   test_streaming_featureset.py test_transforms_streaming.py)
+
+test: setup binaries helm s3-server kube-score images ## lint, types, every tier incl. cluster (random order, coverage of every process), the gate
 	@$(PY) -m ruff check workloads operator tests scripts
-	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e tests/cluster
+	@$(MAKE) --no-print-directory typecheck
+	@$(COV) clean
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e tests/cluster
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS)
+	@$(COV) report --fail-under $(COV_MIN) --package-fail-under $(COV_PACKAGE_MIN)
+
+coverage-report:            ## the combined report of the last `make test` (no gate)
+	@$(COV) report --fail-under 0 --package-fail-under 0
 
 test-unit: setup helm kube-score
 	@$(PY) -m pytest -q tests/unit

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.demo_ports import demo_ports, hold
 from tests.support.ray_cluster import RayCluster, local_ray
 
 TESTS = Path(__file__).resolve().parent
@@ -23,6 +24,17 @@ TIERS = ("unit", "integration", "e2e", "cluster")
 SHARED_CANDLES = Path(
     os.environ.get("MLTA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 ) / "candles"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_ports_held() -> Iterator[dict[int, str]]:
+    """With MLTA_TEST_HOLD_DEMO_PORTS=1 (`make test`), the demo's ports are taken for the whole
+    session, so no test can pass only because `make up` is not running (tests/support/demo_ports.py)."""
+    if os.environ.get("MLTA_TEST_HOLD_DEMO_PORTS") != "1":
+        yield {}
+        return
+    with hold(demo_ports()) as held:
+        yield held
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +72,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(getattr(pytest.mark, tier))
     if wrong:
         raise pytest.UsageError("tests outside their tier's folder (move them):\n  " + "\n  ".join(wrong))
+    # A module named test_z_* tears down its tier's shared session state on purpose (the
+    # cluster tier deletes the examples it installed once): it runs after everything else,
+    # also in random order (this hook runs after pytest-randomly's shuffle). Nothing else
+    # may depend on order.
+    items.sort(key=lambda item: Path(item.path).name.startswith("test_z_"))
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,10 @@ def api_client() -> Any:
     from kubernetes import client, config
 
     try:
-        config.load_incluster_config()
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
     except config.ConfigException:
         # KUBECONFIG as it is now: the client library reads it once, when it is first imported.
-        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))  # type: ignore[no-untyped-call]
     api = client.ApiClient()
     if not api.configuration.verify_ssl:
         # The kubeconfig itself asked for no verification (the local control plane); say it

@@ -148,37 +148,43 @@ async def follow(body: Any, ctx: Context, reconcile: Reconciler, stopped: StopFl
     ops = ctx.settings.operator
     polls = Backoff(ops.poll_interval_seconds, ops.poll_max_interval_seconds)
     writer = StatusWriter(ctx.cluster, ref)
-    wakeups = ctx.wakeups
-    wakeups.register(ref)
+    ctx.wakeups.register(ref)
     metrics.FOLLOWED.labels(ref.kind).inc()
     try:
         while not stopped.is_set():
-            since = wakeups.begin(ref)
-            current = writer.fresh(dict(body))
-            wakeups.depend(ref, dependencies(current), since)
-            delay: float | None
-            try:
-                outcome, changed = await asyncio.to_thread(reconcile_and_write, current, ctx,
-                                                           reconcile, writer)
-            except MltaError as exc:
-                if exc.retryable:
-                    delay = ops.retry_delay_seconds
-                    log.warning("%s: %s (retrying in %gs)", ref, exc, delay)
-                    post_event(current, exc.reason, f"{exc} (retrying in {delay:g}s)")
-                else:
-                    delay = None
-                    log.error("%s: %s (waiting for a change)", ref, exc)
-                    post_event(current, exc.reason, str(exc))
-            else:
-                delay = _next_delay(outcome, changed, polls)
-                for reason, message in outcome.events:
-                    post_event(current, reason, message)
-                if outcome.invalid_spec:
-                    log.warning("%s: invalid spec: %s", ref, outcome.status.get("message", ""))
-            await wakeups.sleep(ref, delay, stopped)
+            delay = await _step(ref, body, ctx, reconcile, writer, polls, post_event)
+            await ctx.wakeups.sleep(ref, delay, stopped)
     finally:
-        wakeups.unregister(ref)
+        ctx.wakeups.unregister(ref)
         metrics.FOLLOWED.labels(ref.kind).dec()
+
+
+async def _step(ref: Ref, body: Any, ctx: Context, reconcile: Reconciler, writer: StatusWriter,
+                polls: Backoff, post_event: EventPoster) -> float | None:
+    """One reconcile; returns the longest sleep before the next (None: until a change).
+
+    A function of its own so that nothing of this reconcile (the body copy, the outcome)
+    stays referenced while the loop sleeps: 2000 sleeping CRs must stay cheap.
+    """
+    since = ctx.wakeups.begin(ref)
+    current = writer.fresh(dict(body))
+    ctx.wakeups.depend(ref, dependencies(current), since)
+    try:
+        outcome, changed = await asyncio.to_thread(reconcile_and_write, current, ctx, reconcile, writer)
+    except MltaError as exc:
+        if not exc.retryable:
+            log.error("%s: %s (waiting for a change)", ref, exc)
+            post_event(current, exc.reason, str(exc))
+            return None
+        delay = ctx.settings.operator.retry_delay_seconds
+        log.warning("%s: %s (retrying in %gs)", ref, exc, delay)
+        post_event(current, exc.reason, f"{exc} (retrying in {delay:g}s)")
+        return delay
+    for reason, message in outcome.events:
+        post_event(current, reason, message)
+    if outcome.invalid_spec:
+        log.warning("%s: invalid spec: %s", ref, outcome.status.get("message", ""))
+    return _next_delay(outcome, changed, polls)
 
 
 def _next_delay(outcome: Outcome, changed: bool, polls: Backoff) -> float | None:

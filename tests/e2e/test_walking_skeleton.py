@@ -247,11 +247,29 @@ def test_api_keys_from_a_secret_with_rotation_and_live_status(
 def test_delete_removes_serve_app_through_finalizer(
     control_plane: ControlPlane, applied: list[dict[str, Any]], ray_cluster: RayCluster
 ) -> None:
-    deployment = next(o for o in applied if o["kind"] == "ModelDeployment")
+    """A deployment of its own (the examples' stays for the other tests, in any order)."""
+    manifest = f"""
+apiVersion: mlta.io/v1alpha1
+kind: ModelDeployment
+metadata: {{name: doomed, namespace: {NS}}}
+spec:
+  variants:
+    - {{name: only, trainingJob: lgbm-fast, weight: 100, allowFailedGate: true}}
+"""
+    kubectl(control_plane, "apply", "-f", "-", stdin=manifest)
+
+    def ready() -> dict[str, Any] | None:
+        obj = json.loads(kubectl(control_plane, "-n", NS, "get", "modeldeployment", "doomed",
+                                 "-o", "json").stdout)
+        if (obj.get("status") or {}).get("phase") == "Failed":
+            raise AssertionError(obj["status"])
+        return obj if (obj.get("status") or {}).get("phase") == "Ready" else None
+
+    deployment = wait_for(ready, timeout=300, what="deployment doomed Ready", interval=1)
     app = deployment["status"]["appName"]
     endpoint = deployment["status"]["endpoint"]
     assert deployment["metadata"].get("finalizers"), "operator must hold a finalizer"
-    kubectl(control_plane, "-n", NS, "delete", "modeldeployment", "direction-ab", "--wait=true",
+    kubectl(control_plane, "-n", NS, "delete", "modeldeployment", "doomed", "--wait=true",
             "--timeout=120s")
 
     def app_gone() -> bool:
@@ -262,3 +280,8 @@ def test_delete_removes_serve_app_through_finalizer(
     wait_for(app_gone, timeout=120, what="Serve app deleted")
     wait_for(lambda: httpx.post(endpoint, json={}, timeout=5).status_code == 404, timeout=60,
              what="route removed")
+    examples = next(o for o in applied if o["kind"] == "ModelDeployment")["status"]["appName"]
+    assert examples != app
+    apps = httpx.get(f"{ray_cluster.dashboard_url}/api/serve/applications/",
+                     headers=ray_cluster.headers, timeout=10).json()
+    assert examples in (apps.get("applications") or {}), "the examples' app must stay"

@@ -44,14 +44,16 @@ def ray_driver(ray_cluster: RayCluster) -> Iterator[None]:
         ray.shutdown()
 
 
-def _tasks_named(name: str) -> list[Any]:
+def _tasks_named(cluster: RayCluster, name: str) -> list[Any]:
+    """Finished tasks called ``name`` on *this* cluster (other Ray heads may run on the machine)."""
     from ray.util.state import list_tasks
 
-    return [t for t in list_tasks(filters=[("name", "=", name)], limit=1000, detail=True)
+    return [t for t in list_tasks(address=cluster.dashboard_url, filters=[("name", "=", name)],
+                                  limit=1000, detail=True)
             if t.state == "FINISHED"]
 
 
-def test_pipeline_runs_each_symbol_as_a_ray_task(ray_driver: None, tmp_path: Path,
+def test_pipeline_runs_each_symbol_as_a_ray_task(ray_driver: None, ray_cluster: RayCluster, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import ray
 
@@ -63,7 +65,7 @@ def test_pipeline_runs_each_symbol_as_a_ray_task(ray_driver: None, tmp_path: Pat
         "spec": spec, "storageUri": lake, "correlationId": "cid-ray",
         "submissionId": "sub-ray"})
     assert ray.is_initialized()
-    before = len(_tasks_named("process_symbol"))
+    before = len(_tasks_named(ray_cluster, "process_symbol"))
     result = run(envelope)
     assert result.ok, result.message
     out = result.outputs
@@ -74,7 +76,7 @@ def test_pipeline_runs_each_symbol_as_a_ray_task(ray_driver: None, tmp_path: Pat
     assert manifest.rows_by_symbol == dict.fromkeys(SYMBOLS, 3000)
 
     # Both symbols ran as Ray tasks (the state API lags a little: poll with a deadline).
-    wait_for(lambda: len(_tasks_named("process_symbol")) >= before + 2, timeout=60,
+    wait_for(lambda: len(_tasks_named(ray_cluster, "process_symbol")) >= before + 2, timeout=60,
              what="two finished process_symbol tasks in Ray's task list")
 
     # Rerun on Ray: idempotent. And the serial path names the very same version.

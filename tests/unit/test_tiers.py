@@ -48,3 +48,10 @@ def test_hook_refuses_a_test_marked_for_another_tier() -> None:
 
 def test_this_session_marks_this_test(request: pytest.FixtureRequest) -> None:
     assert request.node.get_closest_marker("unit") is not None
+
+
+def test_teardown_modules_run_last_whatever_the_shuffle() -> None:
+    items = [Item(TESTS / "unit" / "test_z_end.py"), Item(TESTS / "unit" / "test_a.py"),
+             Item(TESTS / "unit" / "test_b.py")]
+    conftest.pytest_collection_modifyitems(None, items)  # type: ignore[arg-type]
+    assert [i.path.name for i in items] == ["test_a.py", "test_b.py", "test_z_end.py"]

@@ -104,7 +104,7 @@ def endpoint(settings: Settings, application: dict[str, Any], namespace: str = "
         base = f"http://{rayservice_name(application)}-serve-svc.{namespace}.svc.cluster.local:8000"
     else:
         base = settings.ray.serve_url.rstrip("/")
-    return base + application["route_prefix"] + "/v1/predict"
+    return base + str(application["route_prefix"]) + "/v1/predict"
 
 
 def rayservice_manifest(

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+#: The coverage pass runs the numba kernels as plain Python (NUMBA_DISABLE_JIT=1, see
+#: scripts/cov.py): the same tests and assertions, with the recorded series (tens of
+#: thousands of bars) cut to their first NO_JIT_ROWS bars so it takes minutes. Generated
+#: candles keep their sizes: tests place gaps at fixed rows in them.
+NO_JIT = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
+NO_JIT_ROWS = 1500
+
+
+def rows(n: int) -> int:
+    """``n``, or at most NO_JIT_ROWS when the kernels run without the JIT."""
+    return min(n, NO_JIT_ROWS) if NO_JIT else n
 
 
 def generated_candles(n: int, seed: int = 7, price: float = 100.0) -> pd.DataFrame:
@@ -32,7 +45,8 @@ def recorded_candles(path: Path) -> pd.DataFrame:
     frame = pd.read_feather(path).rename(columns={"date": "open_time"})
     for column in ("open", "high", "low", "close", "volume"):
         frame[column] = frame[column].astype(np.float64)
-    return frame.sort_values("open_time").reset_index(drop=True)
+    frame = frame.sort_values("open_time").reset_index(drop=True)
+    return frame.iloc[: rows(len(frame))].reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """Generated candles with rare candlestick patterns planted in them.
 
 Some TA-Lib patterns (concealing baby swallow, mat hold, three stars in the south) never occur
-in the generated or recorded test candles, so a TA-Lib comparison there would only compare
+in the generated or recorded test candles, others (two crows, abandoned baby, breakaway) only in
+the recorded ones, so a TA-Lib comparison there would only compare
 zeros. These candles are a random walk with textbook instances of them written over it every
-~120 bars (scaled to the local price), so the comparisons see them fire; the bars around
+~60 bars (scaled to the local price), so the comparisons see them fire; the bars around
 each instance stay random, so the running candle averages they are judged against are real.
 """
 
@@ -34,10 +35,29 @@ TEMPLATES: dict[str, list[tuple[float, float, float, float]]] = {
         (101.5, 101.6, 98.0, 99.5),     # smaller black inside its range, with a lower shadow
         (99.8, 99.8, 99.5, 99.5),       # small black marubozu inside the second's range
     ],
+    # These three do occur in the recorded candles, but the tests must not need them there
+    # (the recorded set is optional, and the JIT-disabled pass reads only its first bars).
+    "2crows": [
+        (100.0, 103.1, 99.9, 103.0),    # long white
+        (104.0, 104.6, 103.6, 103.7),   # black, real body gapping up
+        (103.85, 103.9, 101.4, 101.5),  # black, opens in the second body, closes in the first
+    ],
+    "abandonedbaby": [
+        (100.0, 103.1, 99.9, 103.0),    # long white
+        (104.0, 104.2, 103.8, 104.0),   # doji, shadows gapping up
+        (103.5, 103.6, 100.4, 100.5),   # black, gapping down, closing deep in the first body
+    ],
+    "breakaway": [
+        (100.0, 103.1, 99.9, 103.0),    # long white
+        (103.5, 104.1, 103.4, 104.0),   # white, real body gapping up
+        (104.1, 104.6, 103.9, 104.5),   # higher high, higher low
+        (104.6, 105.1, 104.4, 105.0),   # white, higher high, higher low
+        (105.0, 105.1, 103.1, 103.2),   # black, closing inside the gap
+    ],
 }
 
 
-def planted_candles(n: int = 3000, seed: int = 31, every: int = 120) -> pd.DataFrame:
+def planted_candles(n: int = 3000, seed: int = 31, every: int = 60) -> pd.DataFrame:
     frame = generated_candles(n, seed=seed)
     names = list(TEMPLATES)
     columns = ("open", "high", "low", "close")

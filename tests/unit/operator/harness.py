@@ -136,6 +136,14 @@ class LoopHarness:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}")
             await asyncio.sleep(0.005)
 
+    async def submitted(self, ref: Ref) -> str:
+        """Until the engine has the job whose id ``ref`` recorded (the id is recorded first)."""
+        def sid() -> str | None:
+            recorded = self.world.status(ref).get("submissionId")
+            return recorded if recorded in self.world.engine.jobs else None
+        await self.until(sid, f"{ref} submitted")
+        return str(sid())
+
     def phase(self, ref: Ref) -> str | None:
         obj = self.world.cluster.objects.get(tuple(ref))  # type: ignore[call-overload]
         return None if obj is None else (obj.get("status") or {}).get("phase")

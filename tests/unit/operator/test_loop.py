@@ -63,12 +63,11 @@ def test_the_demo_chain_runs_on_events_alone() -> None:
         jobs = [w.add("TrainingJob", name, TJ_SPEC) for name in ("deep", "fast")]
         dp = w.add("DataPipeline", "prices", DP_SPEC)
         async with LoopHarness(w) as op:
-            await op.until(lambda: "submissionId" in w.status(dp), "the pipeline submitted")
+            sid = await op.submitted(dp)
             await op.settled(md, *jobs)
-            w.engine.set_job(w.job_of(dp), JobState.SUCCEEDED, outputs=DATASET)
+            w.engine.set_job(sid, JobState.SUCCEEDED, outputs=DATASET)
             for tj in jobs:
-                await op.until(lambda tj=tj: "submissionId" in w.status(tj), f"{tj} submitted")  # type: ignore[misc]
-                w.engine.set_job(w.job_of(tj), JobState.SUCCEEDED, outputs={
+                w.engine.set_job(await op.submitted(tj), JobState.SUCCEEDED, outputs={
                     "modelUri": f"file:///m/{tj.name}/v1", "modelVersion": "v1", "modelName": tj.name})
             await op.until(lambda: op.reason(md) == "Deploying", "the deployment applied")
             w.engine.set_app(serve_app_name("default", "ab"), ServeState.RUNNING)
@@ -100,12 +99,11 @@ def test_waiting_training_job_wakes_when_its_pipeline_is_ready() -> None:
         dp = w.add("DataPipeline", "prices", DP_SPEC)
         tj = w.add("TrainingJob", "deep", TJ_SPEC)
         async with LoopHarness(w) as op:
-            await op.until(lambda: "submissionId" in w.status(dp), "the pipeline submitted")
+            sid = await op.submitted(dp)
             await op.until(lambda: op.asleep_without_deadline(tj), "the training job waiting")
-            w.engine.set_job(w.job_of(dp), JobState.SUCCEEDED, outputs=DATASET)
+            w.engine.set_job(sid, JobState.SUCCEEDED, outputs=DATASET)
             await op.until(lambda: op.phase(dp) == "Ready", "the pipeline Ready")
-            await op.until(lambda: "submissionId" in w.status(tj), "the training job submitted")
-            envelope = w.engine.jobs[w.job_of(tj)].envelope
+            envelope = w.engine.jobs[await op.submitted(tj)].envelope
             assert envelope.inputs["datasetUri"] == DATASET["datasetUri"]
     run(scenario)
 
@@ -134,8 +132,7 @@ def test_a_spec_change_wakes_a_finished_job_and_resubmits() -> None:
     async def scenario(w: World) -> None:
         dp = w.add("DataPipeline", "prices", DP_SPEC)
         async with LoopHarness(w) as op:
-            await op.until(lambda: "submissionId" in w.status(dp), "the pipeline submitted")
-            first = w.job_of(dp)
+            first = await op.submitted(dp)
             w.engine.set_job(first, JobState.FAILED, reason="DataError", message="gap too large")
             await op.until(lambda: op.phase(dp) == "Failed", "the pipeline Failed")
             await op.settled(dp)
@@ -203,8 +200,7 @@ def test_deletion_stops_the_loop_before_the_finalizer_stops_the_job() -> None:
         w.cluster.objects[tuple(dp)]["metadata"]["finalizers"] = ["kopf.zalando.org/KopfFinalizerMarker"]  # type: ignore[index]
         tj = w.add("TrainingJob", "deep", TJ_SPEC)
         async with LoopHarness(w) as op:
-            await op.until(lambda: "submissionId" in w.status(dp), "the pipeline submitted")
-            sid = w.job_of(dp)
+            sid = await op.submitted(dp)
             w.cluster.delete("DataPipeline", "prices")
             assert await w.ctx.wakeups.until_unregistered(dp, timeout=5)
             assert not w.ctx.wakeups.registered(dp)

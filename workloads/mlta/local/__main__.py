@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..errors import MltaError
 from . import controlplane, crds, operator_proc, rayhead
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with `node`: what to do with the single real node")
     parser.add_argument("--no-kuberay-crds", action="store_true",
                         help="skip installing KubeRay's CRDs")
+    parser.add_argument("--examples", type=Path, default=controlplane.REPO / "examples",
+                        help="with `demo`: the folder of CRs to apply (default: examples/)")
+    parser.add_argument("--requests", type=int, default=500,
+                        help="with `demo`: how many predictions to send")
     args = parser.parse_args(argv)
     if args.action in ("node", "images"):
         return _node_or_images(args.action, args.node_action)
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "demo":
             from .demo import run_demo
 
-            return run_demo(cp)
+            return run_demo(cp, requests=args.requests, examples=args.examples)
         if args.action == "down":
             operator_proc.stop(cp)
             rayhead.stop()

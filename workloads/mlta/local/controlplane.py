@@ -15,7 +15,7 @@ import secrets
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -32,8 +32,11 @@ class ControlPlane:
     """Where a local control plane lives and how to reach it."""
 
     state_dir: Path = CACHE / "cluster"
-    etcd_port: int = 2379
-    apiserver_port: int = 6443
+    # MLTA_ETCD_PORT (etcd's peers listen on the next port) and MLTA_APISERVER_PORT move the
+    # demo's control plane, so a second one (or a test of the CLI) can run beside it.
+    etcd_port: int = field(default_factory=lambda: int(os.environ.get("MLTA_ETCD_PORT", "2379")))
+    apiserver_port: int = field(
+        default_factory=lambda: int(os.environ.get("MLTA_APISERVER_PORT", "6443")))
 
     @property
     def bin_dir(self) -> Path:

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -105,14 +106,15 @@ def send_predictions(endpoint: str, rows: list[dict[str, float]], n: int) -> tup
     return counts, latencies
 
 
-def run_demo(cp: ControlPlane, requests: int = 500, timeout: float = 1500) -> int:
+def run_demo(cp: ControlPlane, requests: int = 500, timeout: float = 1500,
+             examples: Path = REPO / "examples") -> int:
     t0 = time.monotonic()
     controlplane.start(cp)
     crds.install_all(cp)
     rayhead.start()
     operator_proc.start(cp)
-    manifests = sorted((REPO / "examples").glob("*.yaml"))
-    log("kubectl apply " + " ".join(f"-f examples/{m.name}" for m in manifests))
+    manifests = sorted(examples.glob("*.yaml"))
+    log("kubectl apply " + " ".join(f"-f {m.relative_to(examples.parent)}" for m in manifests))
     args = cp.kubectl() + ["apply"]
     for m in manifests:
         args += ["-f", str(m)]

@@ -38,7 +38,9 @@ def start(cp: ControlPlane, extra_env: dict[str, str] | None = None) -> Path:
         return log_file
     env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig), PYTHONUNBUFFERED="1")
     env.setdefault("MLTA_ENV", "development")
-    # The local Ray head's token, unless the caller points the operator elsewhere.
+    # The local Ray head (its port may be moved) and its token, unless the caller points the
+    # operator elsewhere.
+    env.setdefault("MLTA_RAY__DASHBOARD_URL", rayhead.dashboard_url())
     env.setdefault("MLTA_RAY__AUTH_TOKEN_FILE", str(rayhead.token_file()))
     env.update(extra_env or {})
     with open(log_file, "ab") as out:

@@ -6,6 +6,12 @@ writes ~/.ray/auth_token). Rather than depend on that accident of history, the d
 its own token in ~/.cache/mlta/ray/auth_token (mode 0600), starts Ray with it, and hands
 the same file to the operator (MLTA_RAY__AUTH_TOKEN_FILE), the way a production operator
 gets the cluster's token from a mounted Secret.
+
+The head runs as ``ray start --head --block`` in a session of its own, its pid in
+``~/.cache/mlta/ray/head.pid``: `make down` stops that process group and nothing else
+(``ray stop`` would stop every Ray on the machine, a colleague's or a test's included).
+Every port can be moved with a variable (MLTA_RAY_GCS_PORT, MLTA_RAY_DASHBOARD_PORT,
+MLTA_RAY_CLIENT_PORT, MLTA_RAY_AGENT_PORT), so a second demo or a test can run beside one.
 """
 
 from __future__ import annotations
@@ -24,10 +30,15 @@ from .controlplane import CACHE, log
 
 GCS_PORT = int(os.environ.get("MLTA_RAY_GCS_PORT", "6379"))
 DASHBOARD_PORT = int(os.environ.get("MLTA_RAY_DASHBOARD_PORT", "8265"))
+CLIENT_PORT = int(os.environ.get("MLTA_RAY_CLIENT_PORT", "10001"))
+AGENT_PORT = int(os.environ.get("MLTA_RAY_AGENT_PORT", "52365"))
 TEMP_DIR = CACHE / "ray"
 TOKEN_FILE = TEMP_DIR / "auth_token"
+PID_FILE = TEMP_DIR / "head.pid"
 #: HAProxy's socket paths must stay short (mlta.serving.layout.MAX_STATE_DIR).
-HAPROXY_DIR = Path(f"/tmp/mlta-haproxy-{os.getuid()}")
+HAPROXY_DIR = Path(os.environ.get("MLTA_HAPROXY_DIR", f"/tmp/mlta-haproxy-{os.getuid()}"))
+HAPROXY_STATS_PORT = int(os.environ.get("MLTA_HAPROXY_STATS_PORT", "18404"))
+HAPROXY_METRICS_PORT = int(os.environ.get("MLTA_HAPROXY_METRICS_PORT", "19101"))
 
 
 def _ray() -> str:
@@ -60,8 +71,7 @@ def serve_env() -> dict[str, str]:
 
     haproxy = HAPROXY_DIR
     haproxy.mkdir(parents=True, exist_ok=True)
-    return cluster_env(haproxy, stats_port=int(os.environ.get("MLTA_HAPROXY_STATS_PORT", "18404")),
-                       metrics_port=int(os.environ.get("MLTA_HAPROXY_METRICS_PORT", "19101")))
+    return cluster_env(haproxy, stats_port=HAPROXY_STATS_PORT, metrics_port=HAPROXY_METRICS_PORT)
 
 
 def _headers() -> dict[str, str]:
@@ -93,16 +103,24 @@ def start(num_cpus: int = 4, timeout: float = 120) -> None:
     venv_bin = str(Path(sys.executable).parent)
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", **auth_env(), **serve_env(),
                PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
-    res = subprocess.run(
-        [_ray(), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={GCS_PORT}",
-         f"--dashboard-port={DASHBOARD_PORT}", "--dashboard-host=127.0.0.1",
-         f"--num-cpus={num_cpus}", f"--temp-dir={TEMP_DIR}", "--disable-usage-stats",
-         "--include-dashboard=true"],
-        capture_output=True, text=True, env=env, timeout=timeout)
-    if res.returncode != 0:
-        raise BackendError(f"ray start failed: {res.stderr[-2000:]}")
+    log_file = TEMP_DIR / "head.log"
+    with log_file.open("ab") as out:
+        head = subprocess.Popen(
+            [_ray(), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+             f"--port={GCS_PORT}", f"--dashboard-port={DASHBOARD_PORT}",
+             "--dashboard-host=127.0.0.1", f"--ray-client-server-port={CLIENT_PORT}",
+             f"--dashboard-agent-listen-port={AGENT_PORT}", f"--num-cpus={num_cpus}",
+             f"--temp-dir={TEMP_DIR}", "--disable-usage-stats", "--include-dashboard=true"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True)
+    PID_FILE.write_text(str(head.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if head.poll() is not None:
+            PID_FILE.unlink(missing_ok=True)
+            raise BackendError(f"ray start exited {head.returncode}: "
+                               f"{log_file.read_text(errors='replace')[-2000:]}",
+                               hint=f"see {log_file}")
         if is_up():
             return
         time.sleep(0.5)
@@ -110,15 +128,48 @@ def start(num_cpus: int = 4, timeout: float = 120) -> None:
                        hint=f"see {TEMP_DIR / 'session_latest' / 'logs' / 'dashboard.log'}")
 
 
+def head_pid() -> int | None:
+    """The demo head's process group, if it runs."""
+    try:
+        pid = int(PID_FILE.read_text())
+        os.killpg(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
 def stop() -> None:
     import signal
 
     from ..serving.layout import haproxy_pids
 
-    log("stopping Ray")
-    subprocess.run([_ray(), "stop", "--force"], capture_output=True, timeout=120)
+    pid = head_pid()
+    if pid is None:
+        log("no Ray head of the demo's running")
+    else:
+        log(f"stopping Ray (process group {pid})")
+        for sig, grace in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and head_pid() is not None:
+                _reap(pid)
+                time.sleep(0.2)
+            if head_pid() is None:
+                break
+        PID_FILE.unlink(missing_ok=True)
     for pid in haproxy_pids(HAPROXY_DIR):  # HAProxy outlives Ray; the demo's only
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _reap(pid: int) -> None:
+    """Collect the head if it is our own child that exited (a zombie still looks alive)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

@@ -135,7 +135,7 @@ def _range_model(owner: str, field: str, info: FieldInfo) -> type[SpecModel]:
         fields["low"] = (value | None, Field(default=None, description="Smallest value.", **bounds))
         fields["high"] = (value | None, Field(default=None, description="Largest value.", **bounds))
         item = Annotated[value, Field(**bounds)]  # type: ignore[valid-type]
-        fields["choices"] = (list[item] | None, Field(  # type: ignore[valid-type]
+        fields["choices"] = (list[item] | None, Field(
             default=None, max_length=64, description="Values to choose from (categorical)."))
         if value is int:
             fields["step"] = (int | None, Field(default=None, ge=1, description="Grid step."))
@@ -143,7 +143,7 @@ def _range_model(owner: str, field: str, info: FieldInfo) -> type[SpecModel]:
         else:
             fields["step"] = (float | None, Field(default=None, gt=0.0, description="Grid step."))
     name = f"{owner.removesuffix('Params')}{field.title().replace('_', '')}Range"
-    return create_model(name, __base__=base,  # type: ignore[no-any-return]
+    return create_model(name, __base__=base,
                         __doc__=f"Search range of {field}: {what}", **fields)
 
 
@@ -217,7 +217,7 @@ class SearchSpec(SpecModel):
     learners: list[ModelType] | None = Field(
         default=None, min_length=1, max_length=len(ModelType),
         description="Learners to search over (a categorical dimension); default model.type.")
-    space: SearchSpace | None = Field(  # type: ignore[valid-type]
+    space: SearchSpace | None = Field(
         default=None, description="Ranges per learner; default spaces where absent.")
     pruning: PruningSpec = Field(default_factory=PruningSpec, description="ASHA early stopping.")
 

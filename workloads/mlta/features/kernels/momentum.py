@@ -6,6 +6,8 @@ zero instead: quotes in BTC (prices near 1e-5) have legitimate values below 1e-1
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -329,7 +331,7 @@ def returns(x: np.ndarray, w: int) -> np.ndarray:
 def log_returns(x: np.ndarray, w: int) -> np.ndarray:
     out = nan_like(x)
     for t in range(w, x.size):
-        out[t] = np.log(x[t] / x[t - w])
+        out[t] = math.log(x[t] / x[t - w])  # libm's log, as the stream (also without the JIT)
     return out
 
 
