@@ -84,23 +84,48 @@ class DriftReport(SpecModel):
         raise KeyError(feature)
 
 
+class PsiBins:
+    """A reference's PSI bins, computed once: the edges and the reference's fractions.
+
+    A live monitor compares the same reference with a new window every few seconds; binning
+    the reference (a sort for its quantiles) each time cost more than everything else in the
+    comparison. :func:`psi` is this class used once, so both give the same value bit for bit.
+    """
+
+    def __init__(self, reference: np.ndarray, bins: int = 10, epsilon: float = 1e-4) -> None:
+        import numpy as np
+
+        ref = _finite(reference)
+        self.size = int(ref.size)
+        self.epsilon = epsilon
+        if ref.size == 0:
+            self.edges = np.empty(0)
+            self.fractions = np.empty(0)
+            return
+        self.edges = np.unique(np.quantile(ref, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+        slots = self.edges.size + 1
+        r = np.bincount(np.searchsorted(self.edges, ref, side="right"), minlength=slots) / ref.size
+        self.fractions = np.where(r > 0.0, r, epsilon)
+
+    def psi(self, current: np.ndarray) -> float:
+        """PSI of ``current`` (finite values only) against the reference."""
+        import numpy as np
+
+        cur = _finite(current)
+        if self.size == 0 or cur.size == 0:
+            raise DataError("PSI needs at least one finite value in each window",
+                            hint="check the windows for NaN-only features")
+        slots = self.edges.size + 1
+        c = np.bincount(np.searchsorted(self.edges, cur, side="right"), minlength=slots) / cur.size
+        c = np.where(c > 0.0, c, self.epsilon)
+        r = self.fractions
+        return float(np.sum((c - r) * np.log(c / r)))
+
+
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10,
         epsilon: float = 1e-4) -> float:
     """Population stability index of ``current`` against ``reference`` (finite values only)."""
-    import numpy as np
-
-    ref = _finite(reference)
-    cur = _finite(current)
-    if ref.size == 0 or cur.size == 0:
-        raise DataError("PSI needs at least one finite value in each window",
-                        hint="check the windows for NaN-only features")
-    edges = np.unique(np.quantile(ref, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
-    slots = edges.size + 1
-    r = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=slots) / ref.size
-    c = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=slots) / cur.size
-    r = np.where(r > 0.0, r, epsilon)
-    c = np.where(c > 0.0, c, epsilon)
-    return float(np.sum((c - r) * np.log(c / r)))
+    return PsiBins(reference, bins, epsilon).psi(current)
 
 
 def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:
