@@ -30,6 +30,19 @@ EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 RELEASE, OPERATOR_NS, CR_NS, LAKE_SECRET, BUCKET = "mlta", "mlta-system", "default", "mlta-lake", "mlta-lake"
 
 
+#: pytest's per-test limit (900 s) is shorter than what the first test's fixtures may take on
+#: a loaded 2-core machine (node up, KubeRay, S3, helm, then examples/ to all Ready within
+#: 1500 s); every wait inside the tier has its own deadline, this only stops a hang.
+TIER_TIMEOUT_S = 2400
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.timeout(TIER_TIMEOUT_S))
+
+
 def test_layout(name: str = "tnode", octet: int = 1) -> NodeLayout:
     """A node distinct from the default one: own netns, veth, networks, cgroup, state."""
     return NodeLayout(

@@ -7,15 +7,22 @@ from a Secret, the project's images, and examples/*.yaml applied with kubectl un
 
 from __future__ import annotations
 
+import base64
 import json
 import random
+import secrets
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from mlta_operator.builders.serve import HAPROXY_STATE_DIR
+
 from .conftest import CR_NS, KINDS, LAKE_SECRET, OPERATOR_NS, Cluster, wait_until
+
+KEYS_SECRET = "direction-ab-keys"
 
 
 def test_operator_runs_restricted_and_the_api_server_enforces_it(cluster: Cluster) -> None:
@@ -95,14 +102,74 @@ def test_examples_run_on_kuberay_and_serve_the_split(cluster: Cluster, applied: 
     _record(cluster, {"split_champion_pct": 100 * counts["champion"] / 300})
 
 
+def test_the_rayservice_serves_behind_haproxy(cluster: Cluster, applied: dict[str, float]) -> None:
+    """The RayService's Ray head runs Serve's HAProxy ingress (the layout the embedded default
+    uses), found by its own state directory from inside the pod."""
+    md = cluster.get("-n", CR_NS, "modeldeployment", "direction-ab")
+    rs = cluster.get("-n", CR_NS, "rayservice", md["status"]["appName"])
+    ray_cluster = rs["status"]["activeServiceStatus"]["rayClusterName"]
+    (head,) = cluster.get("-n", CR_NS, "pods", "-l",
+                          f"ray.io/cluster={ray_cluster},ray.io/node-type=head")["items"]
+    env = {e["name"]: e.get("value") for e in head["spec"]["containers"][0].get("env", [])}
+    assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    probe = ("from mlta.serving.layout import haproxy_pids; "
+             f"print(len(haproxy_pids({HAPROXY_STATE_DIR!r})))")
+    out = cluster.kubectl("-n", CR_NS, "exec", head["metadata"]["name"], "--", "python", "-c", probe)
+    assert int(out.stdout.strip()) >= 1, "no HAProxy runs for the RayService"
+
+
+def test_api_keys_from_a_secret_through_the_rayservice(cluster: Cluster, applied: dict[str, float],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """spec.auth on the RayService: the operator reads the Secret (get, through the chart's
+    RBAC), only digests reach the RayService, and a rotated Secret reaches the live replicas."""
+    first, second = (f"desk-{secrets.token_hex(12)}" for _ in range(2))
+
+    def put_keys(key: str) -> None:
+        cluster.kubectl("apply", "-f", "-", input_text=json.dumps({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": KEYS_SECRET, "namespace": CR_NS}, "stringData": {"desk": key}}))
+
+    md = cluster.get("-n", CR_NS, "modeldeployment", "direction-ab")
+    svc_ip = cluster.get("-n", CR_NS, "service", f"{md['status']['appName']}-serve-svc")["spec"]["clusterIP"]
+    url = f"http://{svc_ip}:8000/mlta/{CR_NS}/direction-ab/v1/predict"
+    body = {"features": _feature_rows(cluster, md, cluster.get("-n", CR_NS, "datapipeline", "crypto-5m"),
+                                      monkeypatch)[0]}
+    put_keys(first)
+    cluster.kubectl("-n", CR_NS, "patch", "modeldeployment", "direction-ab", "--type=merge",
+                    "-p", json.dumps({"spec": {"auth": {"secretName": KEYS_SECRET}}}))
+    with httpx.Client(timeout=30) as client:
+        def code(key: str | None) -> int:
+            try:
+                return client.post(url, json=body, headers={"x-api-key": key} if key else {}).status_code
+            except httpx.HTTPError:
+                return 0  # the application is being updated in place
+
+        wait_until("a request without a key refused", lambda: code(None) == 401, 600)
+        assert code(first) == 200 and code("desk-not-a-key") == 401
+        ready = wait_until("direction-ab Ready at generation 2", lambda: _ready_at(cluster, 2), 300)
+        rayservice = json.dumps(cluster.get("-n", CR_NS, "rayservice", md["status"]["appName"]))
+        assert first not in rayservice and base64.b64encode(first.encode()).decode() not in rayservice
+        keys_hash = ready["status"]["keysHash"]
+        put_keys(second)  # rotation: no restart, the replicas are reconfigured
+        wait_until("the rotated key accepted", lambda: code(second) == 200, 300)
+        assert code(first) == 401
+        wait_until("status.keysHash follows the rotation", lambda: cluster.get(
+            "-n", CR_NS, "modeldeployment", "direction-ab")["status"].get("keysHash") != keys_hash, 120)
+
+
+def _ready_at(cluster: Cluster, generation: int) -> dict[str, Any] | None:
+    md = cluster.get("-n", CR_NS, "modeldeployment", "direction-ab")
+    status = md.get("status") or {}
+    ok = status.get("phase") == "Ready" and status.get("observedGeneration") == generation
+    return md if ok else None
+
+
 def _feature_rows(cluster: Cluster, md: dict, dp: dict, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     """Rows of the Gold dataset, read from the in-cluster S3 endpoint through its Service IP."""
     from mlta.local import demo
     from mlta.registry import read_metadata
 
     secret = cluster.get("-n", CR_NS, "secret", LAKE_SECRET)["data"]
-    import base64
-
     for key, value in secret.items():
         monkeypatch.setenv(key, base64.b64decode(value).decode())
     s3_ip = cluster.get("-n", "mlta-s3", "service", "mlta-s3")["spec"]["clusterIP"]

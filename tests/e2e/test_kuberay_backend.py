@@ -88,7 +88,45 @@ def test_rayservice_apply_update_status_delete(control_plane: ControlPlane, back
     backend.apply_serve_app(app, body)  # changed config -> patched in place
     obj = json.loads(kubectl(control_plane, "-n", NS, "get", "rayservice", app["name"], "-o", "json").stdout)
     assert "stickyKey: false" in obj["spec"]["serveConfigV2"]
+    generation = obj["metadata"]["generation"]
+    # KubeRay has not acted on the patched generation yet: the new config is not live.
+    _set_status(control_plane, "rayservices", app["name"], {"observedGeneration": generation - 1})
+    status = backend.serve_status(app["name"], NS)
+    assert status.state == ServeState.DEPLOYING and f"generation {generation}" in status.message
+
+    # No application reported yet and the pending cluster's head cannot be scheduled: the
+    # status says why (the scheduler's own words), not just "deploying".
+    kubectl(control_plane, "-n", NS, "run", "ab-pending-head", "--image=mlta/ray:0.1.0",
+            "--restart=Never", "--labels=ray.io/cluster=ab-pending")
+    kubectl(control_plane, "-n", NS, "patch", "pod", "ab-pending-head", "--subresource=status",
+            "--type=merge", "-p", json.dumps({"status": {"conditions": [{
+                "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 Insufficient cpu."}]}}))
     _set_status(control_plane, "rayservices", app["name"], {
+        "observedGeneration": generation, "pendingServiceStatus": {"rayClusterName": "ab-pending"}})
+    status = backend.serve_status(app["name"], NS)
+    assert status.state == ServeState.DEPLOYING and "Insufficient cpu" in status.message
+    kubectl(control_plane, "-n", NS, "delete", "pod", "ab-pending-head", "--wait=false")
+
+    def kuberay_reports(app_status: dict[str, Any], ready: str) -> None:
+        _set_status(control_plane, "rayservices", app["name"], {
+            "observedGeneration": generation,
+            "activeServiceStatus": {"applicationStatuses": {app["name"]: app_status}},
+            "conditions": [{"type": "Ready", "status": ready, "reason": "NonZeroServeEndpoints",
+                            "message": "ok", "lastTransitionTime": "2026-01-01T00:00:00Z"}]})
+
+    kuberay_reports({"status": "SOMETHING_NEW"}, "False")  # a state this code does not know
+    assert backend.serve_status(app["name"], NS).state == ServeState.DEPLOYING
+    kuberay_reports({"status": "RUNNING"}, "False")  # no serve endpoint yet
+    assert backend.serve_status(app["name"], NS).state == ServeState.DEPLOYING
+    kuberay_reports({"status": "RUNNING"}, "True")
+    assert backend.serve_status(app["name"], NS).state == ServeState.RUNNING
+    kuberay_reports({"status": "DEPLOY_FAILED", "message": "ImportError: no module x"}, "True")
+    failed = backend.serve_status(app["name"], NS)
+    assert failed.state == ServeState.FAILED and "ImportError" in failed.message
+    # A KubeRay that reports no application statuses: its Ready condition decides.
+    _set_status(control_plane, "rayservices", app["name"], {
+        "observedGeneration": generation, "activeServiceStatus": {"applicationStatuses": None},
         "conditions": [{"type": "Ready", "status": "True", "reason": "RayServiceReady", "message": "ok",
                         "lastTransitionTime": "2026-01-01T00:00:00Z"}]})
     assert backend.serve_status(app["name"], NS).state == ServeState.RUNNING

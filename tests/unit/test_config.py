@@ -56,6 +56,22 @@ def test_json_logs_carry_correlation_id() -> None:
     assert payload["symbol"] == "BTCUSDT" and payload["level"] == "INFO"
 
 
+def test_json_lines_of_kopf_object_loggers_name_the_object_not_the_settings() -> None:
+    """kopf's per-object logger adds its whole OperatorSettings to every record; a line
+    carries which object it is about instead (as kopf's own JSON formatter does)."""
+    import kopf
+
+    ref = {"apiVersion": "mlta.io/v1alpha1", "kind": "DataPipeline", "name": "dp",
+           "uid": "u1", "namespace": None}
+    record = logging.LogRecord("kopf.objects", logging.INFO, __file__, 1, "Handler done", (), None)
+    record.settings = kopf.OperatorSettings()
+    record.k8s_skip = False
+    record.k8s_ref = ref
+    payload = json.loads(JsonFormatter().format(record))
+    assert set(payload) == {"ts", "level", "logger", "msg", "object"}
+    assert payload["object"] == {k: v for k, v in ref.items() if v is not None}
+
+
 def test_operator_refuses_to_start_on_bad_settings() -> None:
     import os
     import subprocess

@@ -21,6 +21,9 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+#: kopf's per-object logger plumbing (its own JSON formatter reserves them too): the whole
+#: OperatorSettings object on every handler line (2 KB of repr) and a posting flag.
+_KOPF_PLUMBING = {"settings", "k8s_skip"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,7 +40,12 @@ class JsonFormatter(logging.Formatter):
         if cid:
             payload["correlation_id"] = cid
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key != "correlation_id" and not key.startswith("_"):
+            if key in _STANDARD or key in _KOPF_PLUMBING or key == "correlation_id" \
+                    or key.startswith("_"):
+                continue
+            if key == "k8s_ref" and isinstance(value, dict):  # which object: kept as an object
+                payload["object"] = {k: v for k, v in value.items() if v is not None}
+            else:
                 payload[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)

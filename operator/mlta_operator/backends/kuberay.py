@@ -164,17 +164,37 @@ class KubeRayBackend:
                 {"spec": {"serveConfigV2": manifest["spec"]["serveConfigV2"]}})
 
     def serve_status(self, app_name: str, namespace: str) -> ServeStatus:
+        """The application's own status as KubeRay relays it, once KubeRay has acted on the
+        RayService's current generation (a patched serveConfigV2 is not live before that);
+        while no application is reported, why the cluster's pods cannot start, if they can't."""
         obj = self._get("rayservices", namespace, app_name[:47].rstrip("-"))
         if obj is None:
             return ServeStatus(ServeState.MISSING, f"no RayService {app_name}")
         status = obj.get("status") or {}
-        for cond in status.get("conditions") or []:
-            if cond.get("type") == "Ready":
-                state = ServeState.RUNNING if cond.get("status") == "True" else ServeState.DEPLOYING
-                return ServeStatus(state, cond.get("message", ""))
-        if status.get("serviceStatus") == "Running":
-            return ServeStatus(ServeState.RUNNING)
-        return ServeStatus(ServeState.DEPLOYING, "waiting for KubeRay to report the RayService")
+        generation = (obj.get("metadata") or {}).get("generation")
+        if generation is not None and status.get("observedGeneration") != generation:
+            return ServeStatus(ServeState.DEPLOYING,
+                               f"waiting for KubeRay to act on RayService generation {generation}")
+        active = status.get("activeServiceStatus") or {}
+        app = (active.get("applicationStatuses") or {}).get(app_name)
+        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+        if app is not None:
+            try:
+                state = ServeState(app.get("status", "DEPLOYING"))
+            except ValueError:
+                state = ServeState.DEPLOYING
+            if state == ServeState.RUNNING and not (ready and ready.get("status") == "True"):
+                return ServeStatus(ServeState.DEPLOYING, (ready or {}).get("message", "")
+                                   or "the application runs; its serve Service has no endpoint yet")
+            return ServeStatus(state, app.get("message") or "")
+        for side in (status.get("pendingServiceStatus") or {}, active):
+            problem = self._scheduling_problem(namespace, side)
+            if problem:
+                return ServeStatus(ServeState.DEPLOYING, problem)
+        if ready is not None and ready.get("status") == "True":
+            return ServeStatus(ServeState.RUNNING, ready.get("message", ""))
+        return ServeStatus(ServeState.DEPLOYING, (ready or {}).get("message", "")
+                           or "waiting for KubeRay to report the RayService")
 
     def delete_serve_app(self, app_name: str, namespace: str) -> None:
         self._delete("rayservices", namespace, app_name[:47].rstrip("-"))

@@ -83,14 +83,18 @@ def kube_name(submission_id: str) -> str:
     return submission_id[:38].rstrip("-") + "-" + hashlib.sha256(submission_id.encode()).hexdigest()[:8]
 
 
-def _ray_container(settings: Settings, name: str, cpu: str, memory: str) -> dict[str, Any]:
-    """A Ray container: the project's image, requests that fit the node, the lake's Secret."""
+def _ray_container(settings: Settings, name: str, cpu: str, memory: str,
+                   env: dict[str, str] | None = None) -> dict[str, Any]:
+    """A Ray container: the project's image, requests that fit the node, the lake's Secret,
+    and ``env`` (what ``ray start`` and every Ray process of the pod inherit)."""
     kr = settings.kuberay
     container: dict[str, Any] = {
         "name": name, "image": kr.image, "imagePullPolicy": kr.image_pull_policy,
         # Memory limit = request: Ray sizes its object store from the limit it sees.
         "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
     }
+    if env:
+        container["env"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
     if kr.storage_secret:
         container["envFrom"] = [{"secretRef": {"name": kr.storage_secret}}]
     return container
@@ -103,8 +107,9 @@ def _pod(settings: Settings, container: dict[str, Any]) -> dict[str, Any]:
     return {"spec": spec}
 
 
-def ray_cluster_spec(settings: Settings) -> dict[str, Any]:
-    """A RayCluster spec for KubeRay: one head, a worker group sized by the settings."""
+def ray_cluster_spec(settings: Settings, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """A RayCluster spec for KubeRay: one head, a worker group sized by the settings; ``env``
+    goes into every Ray node's container (cluster-level Ray settings such as Serve's)."""
     kr = settings.kuberay
     head_params: dict[str, str] = {"dashboard-host": "0.0.0.0"}
     if kr.head_num_cpus is not None:
@@ -113,14 +118,14 @@ def ray_cluster_spec(settings: Settings) -> dict[str, Any]:
         "rayVersion": kr.ray_version,
         "headGroupSpec": {"rayStartParams": head_params,
                           "template": _pod(settings, _ray_container(settings, "ray-head", kr.head_cpu,
-                                                                    kr.head_memory))},
+                                                                    kr.head_memory, env))},
     }
     if kr.worker_replicas:
         spec["workerGroupSpecs"] = [{
             "groupName": "workers", "replicas": kr.worker_replicas, "minReplicas": 0,
             "maxReplicas": max(kr.worker_replicas, 8), "rayStartParams": {},
             "template": _pod(settings, _ray_container(settings, "ray-worker", kr.worker_cpu,
-                                                      kr.worker_memory)),
+                                                      kr.worker_memory, env)),
         }]
     return spec
 

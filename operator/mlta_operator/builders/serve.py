@@ -14,15 +14,18 @@ from typing import Any
 import yaml
 
 from mlta.config import Settings
-from mlta.serving.layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME, replica_env
+from mlta.serving.layout import HUB_NAME, IMPORT_PATH, INGRESS_NAME, cluster_env, replica_env
 from mlta.specs.modeldeployment import ModelDeploymentSpec
 from mlta.specs.serving import ServeAppArgs, ServedVariant, ServeUserConfig
 
 from ..naming import default_route_prefix, serve_app_name
 from .jobs import LABEL_PREFIX, owner_reference, ray_cluster_spec
 
-__all__ = ["IMPORT_PATH", "config_hash", "endpoint", "rayservice_manifest", "serve_application",
-           "serve_args", "split_summary"]
+#: Where a RayService pod's HAProxy keeps its config and sockets (the pod's own /tmp).
+HAPROXY_STATE_DIR = "/tmp/mlta-haproxy"
+
+__all__ = ["HAPROXY_STATE_DIR", "IMPORT_PATH", "config_hash", "endpoint", "rayservice_manifest",
+           "serve_application", "serve_args", "split_summary"]
 
 
 def serve_args(
@@ -110,7 +113,11 @@ def endpoint(settings: Settings, application: dict[str, Any], namespace: str = "
 def rayservice_manifest(
     application: dict[str, Any], body: dict[str, Any], settings: Settings, owner_api_version: str
 ) -> dict[str, Any]:
-    """A KubeRay RayService owned by the CR with our app as its ``serveConfigV2``."""
+    """A KubeRay RayService owned by the CR with our app as its ``serveConfigV2``.
+
+    Its Ray nodes run Serve behind HAProxy (``mlta.serving.layout.cluster_env``): the serve
+    Service KubeRay makes then reaches the replicas' own servers through HAProxy on :8000
+    instead of Serve's Python proxy (the faster layout the embedded default uses too)."""
     meta = body["metadata"]
     return {
         "apiVersion": "ray.io/v1",
@@ -123,6 +130,6 @@ def rayservice_manifest(
         },
         "spec": {
             "serveConfigV2": yaml.safe_dump({"applications": [application]}, sort_keys=True),
-            "rayClusterConfig": ray_cluster_spec(settings),
+            "rayClusterConfig": ray_cluster_spec(settings, cluster_env(HAPROXY_STATE_DIR)),
         },
     }

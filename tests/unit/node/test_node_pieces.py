@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import shutil
 import tarfile
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mlta.config import load_settings
@@ -77,6 +79,23 @@ def test_image_keys_follow_their_inputs() -> None:
     key = images.dockerfile_key("ray")
     assert key == images.dockerfile_key("ray") and key != images.dockerfile_key("operator")
     assert images.DOCKERFILE_REFS["ray"] == "docker.io/mlta/ray:0.1.0"
+
+
+def test_a_source_change_rebuilds_the_images_that_copy_it_and_no_other(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for rel in ("images", ".dockerignore", "pyproject.toml", "README.md", "config"):
+        src = images.REPO / rel
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / rel)
+    for pkg in ("workloads/mlta", "operator/mlta_operator"):
+        (tmp_path / pkg).mkdir(parents=True)
+        (tmp_path / pkg / "__init__.py").write_text("")
+    monkeypatch.setattr(images, "REPO", tmp_path)
+    before = {name: images.dockerfile_key(name) for name in images.DOCKERFILE_REFS}
+    (tmp_path / "workloads/mlta/__init__.py").write_text("VERSION = 2\n")
+    after = {name: images.dockerfile_key(name) for name in images.DOCKERFILE_REFS}
+    assert [n for n in before if before[n] != after[n]] == ["operator", "ray"]
+    (tmp_path / "images/s3/Dockerfile").write_text("FROM scratch\n")
+    assert images.dockerfile_key("s3") != after["s3"]
 
 
 def test_rayjob_asks_for_what_the_settings_size() -> None:

@@ -110,3 +110,26 @@ def test_rayservice_manifest_embeds_the_app(settings) -> None:
     manifest = serve.rayservice_manifest(app, body, settings, "mlta.io/v1alpha1")
     assert yaml.safe_load(manifest["spec"]["serveConfigV2"]) == {"applications": [app]}
     assert manifest["metadata"]["ownerReferences"][0]["kind"] == "ModelDeployment"
+
+
+def test_rayservice_nodes_run_serve_behind_haproxy_and_rayjobs_do_not(settings) -> None:
+    """Every Ray node of a RayService gets the cluster-level HAProxy settings (Serve's fast
+    ingress); a RayJob's cluster serves nothing and gets none."""
+    from mlta.serving.layout import cluster_env
+
+    kuberay = settings.model_copy(update={"kuberay": settings.kuberay.model_copy(
+        update={"worker_replicas": 1})})
+    app = {"name": "mlta-ns-ab", "route_prefix": "/mlta/ns/ab", "import_path": "x:y", "args": {}}
+    body = {"metadata": {"name": "ab", "namespace": "ns", "uid": "u"}}
+    cluster = serve.rayservice_manifest(app, body, kuberay, "mlta.io/v1alpha1")["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    expected = sorted(cluster_env(serve.HAPROXY_STATE_DIR).items())
+    for group in pods:
+        (container,) = group["template"]["spec"]["containers"]
+        assert [(e["name"], e["value"]) for e in container["env"]] == expected
+        assert dict(expected)["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    envelope = jobs.build_envelope(kind="DataPipeline", body=BODY, settings=kuberay,
+                                   submission_id="s-1", correlation_id="c")
+    job = jobs.rayjob_manifest(envelope, BODY, kuberay, "mlta.io/v1alpha1")["spec"]["rayClusterSpec"]
+    for group in [job["headGroupSpec"], *job["workerGroupSpecs"]]:
+        assert "env" not in group["template"]["spec"]["containers"][0]

@@ -34,6 +34,9 @@ COREDNS_VERSION = os.environ.get("MLTA_COREDNS_VERSION", "v1.12.1")
 KUBERAY_VERSION = os.environ.get("MLTA_KUBERAY_VERSION", "v1.4.0")
 #: What the Dockerfiles copy (mirrors .dockerignore): their content is the cache key.
 CONTEXT = ("pyproject.toml", "README.md", "workloads/mlta", "operator/mlta_operator", "config")
+#: Per image, the part of the context its Dockerfile copies (the S3 image copies nothing,
+#: so a source change must not rebuild it).
+COPIES = {"operator": CONTEXT, "ray": CONTEXT, "s3": ()}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def build_base() -> str:
 def dockerfile_key(name: str) -> str:
     h = hashlib.sha256(base_key().encode())
     _hash_paths(h, [REPO / "images" / name / "Dockerfile", REPO / ".dockerignore"]
-                + [REPO / c for c in CONTEXT])
+                + [REPO / c for c in COPIES[name]])
     return h.hexdigest()[:12]
 
 
