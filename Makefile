@@ -65,9 +65,11 @@ demo: binaries              ## the whole path: apply examples/, wait for Ready, 
 	@$(PY) -m mlta.local demo
 
 # `make test`: every tier once in random order (the seed is in pytest's header: rerun a
-# failure with `-p randomly -p "randomly" --randomly-seed=N`), every Python process measured
-# (scripts/cov.py), then the numba kernels' tests again as Python (NUMBA_DISABLE_JIT=1) so
-# the kernels' lines count, then one combined report that fails below the minimums.
+# failure with `-p randomly --randomly-seed=N`); the cluster tier in a session of its own, so
+# its node, with the examples running, does not compete with the other tiers for two cores.
+# Every Python process is measured (scripts/cov.py); then the numba kernels' tests run again
+# as Python (NUMBA_DISABLE_JIT=1) so the kernels' lines count; then one combined report that
+# fails below the minimums.
 # MLTA_TEST_HOLD_DEMO_PORTS=1 takes the demo's ports for the session (tests/support/demo_ports.py).
 COV             := $(PY) scripts/cov.py
 COV_MIN         ?= 95
@@ -82,7 +84,8 @@ test: setup binaries helm s3-server kube-score images ## lint, types, every tier
 	@$(PY) -m ruff check workloads operator tests scripts
 	@$(MAKE) --no-print-directory typecheck
 	@$(COV) clean
-	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e tests/cluster
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/unit tests/integration tests/e2e
+	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run -- $(PYTEST) -p randomly tests/cluster
 	@MLTA_TEST_HOLD_DEMO_PORTS=1 $(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS)
 	@$(COV) report --fail-under $(COV_MIN) --package-fail-under $(COV_PACKAGE_MIN)
 

@@ -19,12 +19,23 @@ from mlta.data.lake import read_dataset
 from mlta.serving.model import load_served_model
 
 
+def _open_args(world: World) -> Any:
+    return world.args(statusUri=world.lake + "/serving/test/md/status.json",
+                      monitoring={"intervalSeconds": 0.5, "minSamples": 10},
+                      limits={"streamQueue": 4})
+
+
 @pytest.fixture(scope="module")
 def open_service(serving_world: World) -> Iterator[Running]:
-    args = serving_world.args(statusUri=serving_world.lake + "/serving/test/md/status.json",
-                              monitoring={"intervalSeconds": 0.5, "minSamples": 10},
-                              limits={"streamQueue": 4})
-    with running(args) as svc:
+    with running(_open_args(serving_world)) as svc:
+        yield svc
+
+
+@pytest.fixture()
+def own_service(serving_world: World) -> Iterator[Running]:
+    """A service of the test's own, for a test that moves the symbols' candle state on (the
+    candle tests of the shared one send the Gold candles in order, in any test order)."""
+    with running(_open_args(serving_world)) as svc:
         yield svc
 
 
@@ -136,17 +147,22 @@ def test_candles_sequence_rules(open_service: Running, serving_world: World) -> 
     assert latest["openTime"] == candles[5]["openTime"]
 
 
-def test_status_reports_requests_latency_drift_and_outcomes(open_service: Running) -> None:
+def test_status_reports_requests_latency_drift_and_outcomes(own_service: Running,
+                                                            serving_world: World) -> None:
+    candles = _candles(serving_world, SYMBOLS[0])[:40]  # outcomes: candles past the horizon
+    resp = httpx.post(f"{own_service.url}/v1/candles",
+                      json={"symbol": SYMBOLS[0], "candles": candles})
+    assert resp.status_code == 200, resp.text
     for _ in range(20):
-        httpx.post(f"{open_service.url}/v1/predict", json={"features": _row(open_service, 5.0)})
-    open_service.hub.report(open_service.service.drain_report())
-    open_service.hub.refresh()
-    status = httpx.get(f"{open_service.url}/v1/status").json()
+        httpx.post(f"{own_service.url}/v1/predict", json={"features": _row(own_service, 5.0)})
+    own_service.hub.report(own_service.service.drain_report())
+    own_service.hub.refresh()
+    status = httpx.get(f"{own_service.url}/v1/status").json()
     champion = status["variants"]["champion"]
     assert champion["requests"] >= 1 and champion["p50Ms"] is not None
     assert champion["drift"]["samples"] >= 10 and champion["drift"]["topFeatures"]
     assert status["variants"]["champion"]["outcomes"]["scored"] >= 1
-    metrics = httpx.get(f"{open_service.url}/metrics").text
+    metrics = httpx.get(f"{own_service.url}/metrics").text
     assert 'mlta_serving_requests_total{code="200",model_version="v1",variant=' in metrics
     assert "mlta_serving_feature_psi" in metrics
 
@@ -175,12 +191,12 @@ def _flat(hub: Any, symbol: str, k: int) -> dict[str, Any]:
             "close": c.close, "volume": 1.0}
 
 
-def test_websocket_subscribe_push_and_a_client_that_falls_behind(open_service: Running) -> None:
+def test_websocket_subscribe_push_and_a_client_that_falls_behind(own_service: Running) -> None:
     """A client more than streamQueue (4) messages behind is closed with 1008; others go on."""
     behind, steady = SYMBOLS
-    url = open_service.url.replace("http://", "ws://") + "/v1/stream"
-    hub = open_service.hub
-    post = f"{open_service.url}/v1/candles"
+    url = own_service.url.replace("http://", "ws://") + "/v1/stream"
+    hub = own_service.hub
+    post = f"{own_service.url}/v1/candles"
 
     async def scenario() -> None:
         async with websockets.connect(url) as fast, websockets.connect(url) as slow:
