@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 from tests.support.fake_binance import FakeBinance, FakeClock, FakeKlineStream
-from tests.support.ray_cluster import wait_for
+from tests.support.ray_cluster import free_port, wait_for
 from tests.support.serving_world import World
 
 from mlta.data.lake import read_dataset
@@ -68,9 +68,10 @@ def test_kline_stream_with_duplicates_and_a_disconnect(serving_world: World,
             stream.emit(SYMBOL, "5m", k0 + 4, closed=True)
             wait_for(lambda: hub.last_candle(SYMBOL).open_ms == opens[k0 + 4], 30, "k0+4")
         finally:
-            loop.call_soon_threadsafe(stop.set)
-            runner.join(timeout=30)
+            loop.call_soon_threadsafe(stop.set)  # the stream is quiet now: stop must not wait
+            runner.join(timeout=10)
             feed.rest.close()
+    assert not runner.is_alive(), "the feed did not stop while its stream was quiet"
     assert hub.feed_events["reconnects"] >= 1
     full, _ = read_dataset(serving_world.full_uri)
     times = full["open_time"].astype("datetime64[ms, UTC]").astype("int64")
@@ -79,3 +80,28 @@ def test_kline_stream_with_duplicates_and_a_disconnect(serving_world: World,
     batch = model.predict(rows[model.feature_columns].to_numpy(dtype=np.float64))
     live = hub.monitor.variants["champion"].predictions.values()[-5:]
     assert np.array_equal(live, batch)  # the streamed, backfilled candles give batch's features
+
+
+def test_an_unreachable_stream_is_retried_with_backoff_until_stopped(serving_world: World) -> None:
+    """Nothing listens at the stream's address: every attempt fails, the feed backs off and
+    counts reconnects, and stopping it ends the retries at once."""
+    url = f"ws://127.0.0.1:{free_port()}"
+    hub = HubCore(serving_world.args(feed={
+        "type": "binance", "symbols": [SYMBOL],
+        "binance": {"wsUrl": url, "restUrl": "http://127.0.0.1:9",
+                    "reconnectMinSeconds": 0.01, "reconnectMaxSeconds": 0.05}}))
+    feed = BinanceFeed(hub)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        deadline = asyncio.get_running_loop().time() + 30
+        while hub.feed_events.get("reconnects", 0) < 3:
+            assert asyncio.get_running_loop().time() < deadline, "no retries within 30 s"
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
+    feed.rest.close()
+    assert not feed.connected and "connected" not in hub.feed_events

@@ -13,6 +13,7 @@ connection is retried with exponential backoff and full jitter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -93,37 +94,62 @@ class BinanceFeed:
         return len(candles)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Stream until ``stop`` is set, reconnecting with backoff.
+
+        The session races ``stop``: a quiet stream (no message for minutes, or a socket
+        the exchange keeps open without sending) must not delay a shutdown.
+        """
+        attempt = 0
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                session = asyncio.ensure_future(self._session())
+                done, _ = await asyncio.wait({session, stopper},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if session not in done:
+                    session.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await session
+                    self.connected = False
+                    return
+                if session.result():
+                    attempt = 0
+                self.connected = False
+                if stop.is_set():
+                    return
+                self.hub.feed_event("reconnects")
+                delay = self.backoff.delay(attempt)
+                attempt += 1
+                try:
+                    await asyncio.wait_for(asyncio.shield(stopper), delay)
+                except TimeoutError:
+                    pass
+        finally:
+            stopper.cancel()
+
+    async def _session(self) -> bool:
+        """One connection: backfill, then apply closed candles until the socket ends.
+
+        True when it had connected (the backoff starts over), False when connecting failed.
+        """
         import websockets
 
-        attempt = 0
-        while not stop.is_set():
-            try:
-                async with websockets.connect(self.url(), open_timeout=10,
-                                              ping_interval=20) as ws:
-                    self.connected, attempt = True, 0
-                    self.hub.feed_event("connected")
-                    for symbol in self.hub.symbols:
-                        await self.backfill(symbol)
-                    async for raw in ws:
-                        message = json.loads(raw)
-                        data = message.get("data", message)
-                        if data.get("e") != "kline":
-                            continue
-                        symbol, candle, closed = kline_candle(data)
-                        if closed and symbol in self.hub.symbols:
-                            await self.apply(symbol, candle)
-                        if stop.is_set():
-                            return
-            except (OSError, websockets.WebSocketException, TimeoutError, ValueError,
-                    KeyError) as exc:
-                log.warning("feed disconnected", extra={"error": str(exc)[:300]})
-            self.connected = False
-            if stop.is_set():
-                return
-            self.hub.feed_event("reconnects")
-            delay = self.backoff.delay(attempt)
-            attempt += 1
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
+        connected = False
+        try:
+            async with websockets.connect(self.url(), open_timeout=10, ping_interval=20) as ws:
+                self.connected = connected = True
+                self.hub.feed_event("connected")
+                for symbol in self.hub.symbols:
+                    await self.backfill(symbol)
+                async for raw in ws:
+                    message = json.loads(raw)
+                    data = message.get("data", message)
+                    if data.get("e") != "kline":
+                        continue
+                    symbol, candle, closed = kline_candle(data)
+                    if closed and symbol in self.hub.symbols:
+                        await self.apply(symbol, candle)
+        except (OSError, websockets.WebSocketException, TimeoutError, ValueError,
+                KeyError) as exc:
+            log.warning("feed disconnected", extra={"error": str(exc)[:300]})
+        return connected
