@@ -135,8 +135,7 @@ def test_api_keys_from_a_secret_through_the_rayservice(cluster: Cluster, applied
     body = {"features": _feature_rows(cluster, md, cluster.get("-n", CR_NS, "datapipeline", "crypto-5m"),
                                       monkeypatch)[0]}
     put_keys(first)
-    cluster.kubectl("-n", CR_NS, "patch", "modeldeployment", "direction-ab", "--type=merge",
-                    "-p", json.dumps({"spec": {"auth": {"secretName": KEYS_SECRET}}}))
+    generation = _patch_auth(cluster, {"secretName": KEYS_SECRET})
     with httpx.Client(timeout=30) as client:
         def code(key: str | None) -> int:
             try:
@@ -144,17 +143,31 @@ def test_api_keys_from_a_secret_through_the_rayservice(cluster: Cluster, applied
             except httpx.HTTPError:
                 return 0  # the application is being updated in place
 
-        wait_until("a request without a key refused", lambda: code(None) == 401, 600)
-        assert code(first) == 200 and code("desk-not-a-key") == 401
-        ready = wait_until("direction-ab Ready at generation 2", lambda: _ready_at(cluster, 2), 300)
-        rayservice = json.dumps(cluster.get("-n", CR_NS, "rayservice", md["status"]["appName"]))
-        assert first not in rayservice and base64.b64encode(first.encode()).decode() not in rayservice
-        keys_hash = ready["status"]["keysHash"]
-        put_keys(second)  # rotation: no restart, the replicas are reconfigured
-        wait_until("the rotated key accepted", lambda: code(second) == 200, 300)
-        assert code(first) == 401
-        wait_until("status.keysHash follows the rotation", lambda: cluster.get(
-            "-n", CR_NS, "modeldeployment", "direction-ab")["status"].get("keysHash") != keys_hash, 120)
+        try:
+            wait_until("a request without a key refused", lambda: code(None) == 401, 600)
+            assert code(first) == 200 and code("desk-not-a-key") == 401
+            ready = wait_until(f"direction-ab Ready at generation {generation}",
+                               lambda: _ready_at(cluster, generation), 300)
+            rayservice = json.dumps(cluster.get("-n", CR_NS, "rayservice", md["status"]["appName"]))
+            assert first not in rayservice and base64.b64encode(first.encode()).decode() not in rayservice
+            keys_hash = ready["status"]["keysHash"]
+            put_keys(second)  # rotation: no restart, the replicas are reconfigured
+            wait_until("the rotated key accepted", lambda: code(second) == 200, 300)
+            assert code(first) == 401
+            wait_until("status.keysHash follows the rotation", lambda: cluster.get(
+                "-n", CR_NS, "modeldeployment", "direction-ab")["status"].get("keysHash") != keys_hash, 120)
+        finally:  # the other tests (any order) use the deployment without keys
+            reopened = _patch_auth(cluster, None)
+            wait_until("direction-ab open again", lambda: code(None) == 200, 600)
+            wait_until(f"direction-ab Ready at generation {reopened}",
+                       lambda: _ready_at(cluster, reopened), 300)
+
+
+def _patch_auth(cluster: Cluster, auth: dict[str, Any] | None) -> int:
+    """Set (or remove) spec.auth of direction-ab; the generation the change gets."""
+    cluster.kubectl("-n", CR_NS, "patch", "modeldeployment", "direction-ab", "--type=merge",
+                    "-p", json.dumps({"spec": {"auth": auth}}))
+    return int(cluster.get("-n", CR_NS, "modeldeployment", "direction-ab")["metadata"]["generation"])
 
 
 def _ready_at(cluster: Cluster, generation: int) -> dict[str, Any] | None:
