@@ -110,7 +110,8 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _pid_alive(pid_file: Path) -> int | None:
+def pid_alive(pid_file: Path) -> int | None:
+    """The pid recorded in ``pid_file`` while that process lives (ours reaped first)."""
     try:
         pid = int(pid_file.read_text())
         _reap(pid)
@@ -122,7 +123,7 @@ def _pid_alive(pid_file: Path) -> int | None:
 
 def _spawn(cp: ControlPlane, name: str, args: list[str]) -> None:
     pid_file = cp.state_dir / f"{name}.pid"
-    if _pid_alive(pid_file):
+    if pid_alive(pid_file):
         return
     with open(cp.state_dir / f"{name}.log", "ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
@@ -178,7 +179,7 @@ def start(cp: ControlPlane, timeout: float = 120) -> None:
             log(f"API server ready; export KUBECONFIG={cp.kubeconfig}")
             return
         for name in ("etcd", "kube-apiserver"):
-            if not _pid_alive(cp.state_dir / f"{name}.pid"):
+            if not pid_alive(cp.state_dir / f"{name}.pid"):
                 tail = (cp.state_dir / f"{name}.log").read_text()[-2000:]
                 raise BackendError(f"{name} exited during start-up:\n{tail}",
                                    hint=f"see {cp.state_dir / (name + '.log')}")
@@ -190,15 +191,15 @@ def start(cp: ControlPlane, timeout: float = 120) -> None:
 def stop(cp: ControlPlane, timeout: float = 30) -> None:
     """Stop kube-apiserver then etcd: SIGTERM, then SIGKILL after ``timeout``."""
     for name in ("kube-apiserver", "etcd"):
-        pid = _pid_alive(cp.state_dir / f"{name}.pid")
+        pid = pid_alive(cp.state_dir / f"{name}.pid")
         if pid is None:
             continue
         log(f"stopping {name} (pid {pid})")
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_alive(cp.state_dir / f"{name}.pid"):
+        while time.monotonic() < deadline and pid_alive(cp.state_dir / f"{name}.pid"):
             time.sleep(0.2)
-        if _pid_alive(cp.state_dir / f"{name}.pid"):
+        if pid_alive(cp.state_dir / f"{name}.pid"):
             os.killpg(pid, signal.SIGKILL)
         (cp.state_dir / f"{name}.pid").unlink(missing_ok=True)
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import rayhead
-from .controlplane import CACHE, ControlPlane, log
+from .controlplane import CACHE, ControlPlane, log, pid_alive
 
 
 def _pid_file(state_dir: Path) -> Path:
@@ -18,16 +18,7 @@ def _pid_file(state_dir: Path) -> Path:
 
 
 def running(state_dir: Path = CACHE / "cluster") -> int | None:
-    try:
-        pid = int(_pid_file(state_dir).read_text())
-        try:
-            os.waitpid(pid, os.WNOHANG)  # reap our own exited child (a zombie looks alive)
-        except ChildProcessError:
-            pass
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
+    return pid_alive(_pid_file(state_dir))
 
 
 def start(cp: ControlPlane, extra_env: dict[str, str] | None = None) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from ...errors import BackendError
-from ..controlplane import REPO
+from ..controlplane import REPO, pid_alive
 from . import configs, hostnet, pki
 from .layout import NODE_NAME, NodeLayout
 
@@ -44,16 +44,7 @@ def ensure_built() -> None:
 
 
 def supervisor_pid(layout: NodeLayout) -> int | None:
-    try:
-        pid = int(layout.supervisor_pid.read_text())
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
+    return pid_alive(layout.supervisor_pid)
 
 
 def apiserver_ready(layout: NodeLayout) -> bool:
