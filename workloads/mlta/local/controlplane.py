@@ -63,7 +63,10 @@ def ensure_binaries(cp: ControlPlane) -> None:
     if all((cp.bin_dir / b).exists() for b in ("etcd", "kube-apiserver", "kubectl")):
         return
     log("building kube-apiserver, etcd and kubectl from Go modules (once; cached)")
-    subprocess.run(["bash", str(REPO / "scripts" / "build-control-plane.sh")], check=True)
+    res = subprocess.run(["bash", str(REPO / "scripts" / "build-control-plane.sh")])
+    if res.returncode != 0:  # an MltaError, so the CLI says so instead of a traceback
+        raise BackendError(f"scripts/build-control-plane.sh failed (exit {res.returncode})",
+                           hint="see its output above; it needs Go and the Go module proxy")
 
 
 def _token(cp: ControlPlane) -> str:

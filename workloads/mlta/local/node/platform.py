@@ -168,8 +168,11 @@ def lake_secret(layout: NodeLayout, name: str, namespaces: list[str]) -> dict[st
 def helm() -> str:
     found = sorted(CACHE.glob("bin/helm-*/helm"))
     if not found:
-        subprocess.run(["bash", str(REPO / "scripts" / "build-helm.sh")], check=True)
+        res = subprocess.run(["bash", str(REPO / "scripts" / "build-helm.sh")])
         found = sorted(CACHE.glob("bin/helm-*/helm"))
+        if res.returncode != 0 or not found:
+            raise BackendError(f"scripts/build-helm.sh did not give a helm binary (exit {res.returncode})",
+                               hint=f"see its output above; it builds into {CACHE}/bin/helm-<version>")
     return str(found[-1])
 
 
