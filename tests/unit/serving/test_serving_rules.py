@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
+from datetime import UTC, datetime
 
 import pytest
 
+from mlta import registry
 from mlta.errors import ServingError
 from mlta.serving.auth import KeyStore, hash_secret, key_digest, presented_key
 from mlta.serving.candles import Candle, parse_candle, parse_candles, plan_gap
 from mlta.serving.layout import MAX_STATE_DIR, cluster_env, haproxy_pids, replica_env
 from mlta.serving.limits import GlobalBuckets, Limiter, TokenBucket, lease_size
-from mlta.serving.outcomes import auc
+from mlta.serving.model import ServedModel
+from mlta.serving.outcomes import OutcomeBook, Score, auc, score
 from mlta.serving.stats import EDGES_MS, StatsBook, VariantStats, bucket_of, quantile
 from mlta.serving.validation import RequestRejected
 from mlta.specs.modeldeployment import AuthSpec, RateLimitSpec
@@ -130,10 +134,13 @@ def test_candle_parsing_and_refusals() -> None:
     assert parse_candle(good, STEP, "c") == Candle(3 * STEP, 1.0, 2.0, 0.5, 1.5, 1.0)
     iso = dict(good, openTime="1970-01-01T00:15:00Z", closeTime=4 * STEP - 1)
     assert parse_candle(iso, STEP, "c").open_ms == 3 * STEP
+    whole = parse_candle(dict(good, openTime=float(3 * STEP)), STEP, "c").open_ms  # 9e5 in JSON
+    assert whole == 3 * STEP and isinstance(whole, int)
     bad = [
         ([], "is not an object"), ({"open": 1}, "lacks openTime"),
         (dict(good, openTime=True), "epoch milliseconds"),
         (dict(good, openTime="yesterday"), "not epoch milliseconds or ISO"),
+        (dict(good, openTime=3 * STEP + 0.5), "not epoch milliseconds or ISO"),
         (dict(good, openTime="1970-01-01T00:15:00"), "no time zone"),
         (dict(good, close=float("nan")), "finite number"), (dict(good, low=-1.0), "positive"),
         (dict(good, high=1.2), "do not contain"), (dict(good, volume=-1.0), "negative"),
@@ -173,6 +180,60 @@ def test_auc_by_ranks_with_ties() -> None:
     assert auc(deque([(0.1, 0.0), (0.9, 1.0)])) == 1.0
     assert auc(deque([(0.5, 0.0), (0.5, 1.0)])) == 0.5
     assert auc(deque([(0.2, 1.0)])) is None
+
+
+def _model(kind: str, dead_band: float = 0.0) -> ServedModel:
+    meta = registry.ModelVersionMetadata(
+        name=f"m-{kind}", version="v1", model_type="lightgbm", artifact="model.txt",
+        feature_columns=["x"], target={"kind": kind, "horizon": 1}, metrics={}, lineage={},
+        created_at=datetime.now(UTC))
+    return ServedModel(name=meta.name, version="v1", model_type="lightgbm", feature_columns=["x"],
+                       target_kind=kind, threshold=0.5, horizon=1, dead_band=dead_band,
+                       metadata=meta, predict=lambda x: x)
+
+
+def _book(models: dict[str, ServedModel], metric: str = "netReturn", window: int = 100
+          ) -> OutcomeBook:
+    return OutcomeBook(models, STEP, fee_bps=0.0, slippage_bps=0.0, window=window,
+                       champion=next(iter(models)), metric=metric, alpha=0.05, min_samples=10,
+                       scale=0.5)
+
+
+def test_outcomes_skip_what_cannot_be_scored_and_keep_a_window_for_auc() -> None:
+    model = _model("direction")
+    assert score(model, math.nan, 0.01, 0.0) == Score(None, None)
+    assert score(model, 0.7, math.inf, 0.0) == Score(None, None)
+    closes = [100.0, 101.0, 99.0, 102.0, 103.0, 101.0, 104.0]
+    preds = [math.nan, 0.9, 0.2, 0.6, 0.8, 0.3, 0.5]
+    book = _book({"a": model}, window=3)
+    for i, (close, p) in enumerate(zip(closes, preds, strict=True)):
+        book.observe("S", i * STEP, close, {"a": p})
+    # each prediction is scored on the next close (horizon 1); the NaN one is not scored
+    outcomes = [(p, 1.0 if c1 > c0 else 0.0)
+                for p, c0, c1 in zip(preds, closes, closes[1:], strict=False) if math.isfinite(p)]
+    assert book.results["a"].scored == len(outcomes) == 5
+    assert list(book.results["a"].pairs) == outcomes[-3:]  # the AUC window holds the last 3
+    assert book.summary()["a"]["auc"] == auc(deque(outcomes[-3:]))
+
+
+def test_the_hit_metric_pairs_only_outcomes_both_variants_have_a_hit_for() -> None:
+    """Champion a and challenger b (dead band 0.1 %). Scored on the next close:
+    t0 a up / b down, rises 1 %: a hit, b miss, difference -1;
+    t1 only a predicted: nothing to pair;
+    t2 both predicted, moves 0.05 %: within the band, no hit for either, skipped by ``hit``
+    (``netReturn`` pairs it);
+    t3 a down / b up, rises 0.95 %: a miss, b hit, difference +1."""
+    closes = [100.0, 101.0, 100.0, 100.05, 101.0]
+    preds: list[dict[str, float]] = [{"a": 0.7, "b": 0.3}, {"a": 0.7}, {"a": 0.2, "b": 0.8},
+                                     {"a": 0.2, "b": 0.8}, {"a": 0.5, "b": 0.5}]
+    tests = {}
+    for metric in ("hit", "netReturn"):
+        book = _book({"a": _model("direction", 0.001), "b": _model("direction", 0.001)}, metric)
+        for i, (close, p) in enumerate(zip(closes, preds, strict=True)):
+            book.observe("S", i * STEP, close, p)
+        (tests[metric],) = book.rollout()
+    assert tests["hit"]["samples"] == 2 and tests["hit"]["meanDifference"] == 0.0
+    assert tests["netReturn"]["samples"] == 3  # t0, t2, t3: all with a net return each
 
 
 def test_histograms_merge_and_give_quantiles_within_a_bucket() -> None:
