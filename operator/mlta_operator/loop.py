@@ -1,6 +1,6 @@
 """Each CR's loop: reconcile, write what changed, then sleep until there is a reason to look again.
 
-One loop runs per CR (a kopf daemon, see ``handlers.common``) for as long as the CR exists.
+One loop runs per CR (an asyncio task, :mod:`mlta_operator.loops`) for as long as the CR exists.
 It reconciles once when it starts (a new CR, or every CR after an operator restart), then
 whenever it is woken: by a spec change, by a change of a resource it depends on
 (:mod:`mlta_operator.wakeups`), or by its poll deadline. Work in flight is polled with
@@ -30,6 +30,7 @@ from . import conditions as cond
 from . import metrics, naming
 from .backends.base import Engine
 from .kube import Cluster, Ref
+from .loops import Loops
 from .reconcile import Follow, Outcome, dependencies
 from .wakeups import StopFlag, Wakeups
 
@@ -49,6 +50,7 @@ class Context:
     engine: Engine
     cluster: Cluster
     wakeups: Wakeups = field(default_factory=Wakeups)
+    loops: Loops = field(default_factory=Loops)
 
 
 class Backoff:

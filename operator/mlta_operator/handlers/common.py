@@ -1,15 +1,19 @@
 """How every kind is wired into kopf: one loop per CR, the watch feeding wake-ups, a finalizer.
 
-For each kind, :func:`register_kind` registers three handlers and nothing else:
+For each kind, :func:`register_kind` registers two handlers, and the module one for all:
 
 - ``observe`` (``on.event``): every watch event goes to :meth:`Wakeups.observe`, which wakes
-  the CR itself on a spec change and the CRs depending on it on a readiness change;
-- ``follow`` (a daemon): the CR's loop (:func:`mlta_operator.loop.follow`), which reconciles
-  at start (creation, operator restart), on wake-ups and on its poll deadline;
+  the CR itself on a spec change and the CRs depending on it on a readiness change, and to
+  :meth:`Loops.observe`, which starts the CR's loop (:func:`mlta_operator.loop.follow`) on
+  the first event it sees of it (creation, or the listing after an operator restart),
+  refreshes the loop's view of it on every event and stops the loop on its deletion mark;
 - ``delete`` (``on.delete``, so kopf holds a finalizer): waits for the loop to end, then
-  stops the CR's Ray job or deletes its Serve app.
+  stops the CR's Ray job or deletes its Serve app;
+- ``stop_loops`` (``on.cleanup``): at operator exit, every loop is stopped.
 
-Handlers only translate kopf's calls; everything they call is tested without kopf.
+The loops are asyncio tasks of ours, not kopf daemons: a daemon costs ~40 KB per CR
+(see :mod:`mlta_operator.loops`). Handlers only translate kopf's calls; everything they call
+is tested without kopf.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ Finalizer = Callable[[dict[str, Any], Context], None]
 
 #: How long a deletion waits for the CR's loop to finish a reconcile in flight.
 LOOP_EXIT_SECONDS = 60.0
+#: How long the loops get at operator exit to finish a reconcile in flight.
+STOP_GRACE_SECONDS = 5.0
 
 
 def context(memo: Any) -> Context:
@@ -80,26 +86,33 @@ def handling(memo: Any, body: Any) -> Iterator[None]:
 
 
 def register_kind(kind: str, plural: str, reconcile: Reconciler, finalize: Finalizer) -> None:
-    """Register ``observe``, ``follow`` and ``delete`` for one kind (see the module doc)."""
+    """Register ``observe`` and ``delete`` for one kind (see the module doc)."""
 
     @kopf.on.event(GROUP, VERSION, plural, id="observe")
     async def observe(body: kopf.Body, type: str | None, memo: Any, **_: Any) -> None:
         ctx = memo.get("context")
-        if isinstance(ctx, Context):
-            ctx.wakeups.observe(body, deleted=type == "DELETED")
-
-    @kopf.daemon(GROUP, VERSION, plural, id="follow", cancellation_backoff=LOOP_EXIT_SECONDS,
-                 cancellation_timeout=5.0)
-    async def follow_resource(body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped,
-                              **_: Any) -> None:
-        await follow(body, context(memo), reconcile, stopped, post_warning)
+        if not isinstance(ctx, Context):
+            return
+        deleted = type == "DELETED"
+        ctx.wakeups.observe(body, deleted=deleted)
+        ctx.loops.observe(body, deleted, lambda live, stopped: follow(
+            live, ctx, reconcile, stopped, post_warning))
 
     @kopf.on.delete(GROUP, VERSION, plural, id="delete")
     async def delete(body: kopf.Body, memo: Any, **_: Any) -> None:
         ctx = context(memo)
         ref = Ref.of(body)
+        ctx.loops.stop(ref)  # observe has done so already, unless kopf called us first
         if not await ctx.wakeups.until_unregistered(ref, LOOP_EXIT_SECONDS):
             raise kopf.TemporaryError(f"{ref}: a reconcile is still running", delay=1)
         with handling(memo, body):
             await asyncio.to_thread(finalize, dict(body), ctx)
             metrics.forget(kind, ref.namespace, ref.name)
+
+
+@kopf.on.cleanup()
+async def stop_loops(memo: Any, **_: Any) -> None:
+    """Operator exit: every loop ends after its reconcile in flight (cancelled after the grace)."""
+    ctx = memo.get("context")
+    if isinstance(ctx, Context):
+        await ctx.loops.stop_all(STOP_GRACE_SECONDS)

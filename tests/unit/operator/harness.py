@@ -1,10 +1,11 @@
 """The operator's loops on a fake cluster, in one asyncio event loop, the way kopf runs them.
 
-kopf gives each CR's daemon a live view of the object that it replaces on every watch event,
-feeds every event to ``on.event`` handlers, and sets the daemon's ``stopped`` flag when the
-object is marked for deletion. :class:`LoopHarness` does exactly that with the fake cluster's
-events (delivered into the loop from whatever thread wrote, as a watch would), so the tests
-drive the real ``loop.follow`` and the real ``Wakeups``.
+kopf feeds every watch event to the ``observe`` handler, which hands it to the real
+:class:`~mlta_operator.wakeups.Wakeups` and :class:`~mlta_operator.loops.Loops` (each CR's
+loop starts on its first event, its live view is replaced on every event, its stop flag is
+set when the object is marked for deletion). :class:`LoopHarness` does exactly that with the
+fake cluster's events (delivered into the loop from whatever thread wrote, as a watch would),
+so the tests drive the real ``loop.follow``, ``Loops`` and ``Wakeups``.
 """
 
 from __future__ import annotations
@@ -12,50 +13,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from tests.unit.operator.world import RECONCILERS, World
 
 from mlta_operator.kube import Ref
 from mlta_operator.loop import follow
+from mlta_operator.loops import Loops
 from mlta_operator.wakeups import StopFlag, Wakeups
-
-
-class LiveBody(Mapping[str, Any]):
-    """A read-only view whose contents are replaced by each watch event (kopf's ``Body``)."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    def __getitem__(self, key: str) -> Any:
-        return self.raw[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.raw)
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-
-class Flag:
-    """A stop flag shaped like kopf's ``DaemonStopped``."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    def is_set(self) -> bool:
-        return self.event.is_set()
-
-    def set(self) -> None:
-        self.event.set()
-
-    async def wait(self, timeout: float | None = None) -> bool:
-        try:
-            await asyncio.wait_for(self.event.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
 
 
 class RecordingWakeups(Wakeups):
@@ -78,12 +44,15 @@ class LoopHarness:
         self.kinds = kinds   # CRs of other kinds are left to "other controllers" (the test)
         self.wakeups = RecordingWakeups()
         world.ctx.wakeups = self.wakeups
-        self.live: dict[Ref, LiveBody] = {}
-        self.flags: dict[Ref, Flag] = {}
-        self.tasks: dict[Ref, asyncio.Task[None]] = {}
+        self.loops = Loops()
+        world.ctx.loops = self.loops
         self.events: list[tuple[str, str, str]] = []   # posted Kubernetes events: (ref, reason, msg)
-        self.held: set[Ref] = set()                      # refs whose live view is not updated
+        self.held: set[Ref] = set()                      # refs whose watch events are held back
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def tasks(self) -> dict[Ref, asyncio.Task[None]]:
+        return {ref: r.task for ref, r in self.loops._running.items()}
 
     async def __aenter__(self) -> LoopHarness:
         self._loop = asyncio.get_running_loop()
@@ -93,10 +62,7 @@ class LoopHarness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for flag in self.flags.values():
-            flag.set()
-        if self.tasks:
-            await asyncio.wait_for(asyncio.gather(*self.tasks.values()), 10)
+        await asyncio.wait_for(self.loops.stop_all(grace=10), 15)
 
     # -- kopf's part --------------------------------------------------------------------------
     def _from_thread(self, event: str, body: dict[str, Any]) -> None:
@@ -105,16 +71,13 @@ class LoopHarness:
 
     def _deliver(self, event: str, body: dict[str, Any]) -> None:
         ref = Ref.of(body)
-        if ref in self.live and ref not in self.held:
-            self.live[ref].raw = body
-        self.wakeups.observe(body, deleted=event == "DELETED")
-        if event == "ADDED" and ref not in self.tasks and ref.kind in self.kinds:
-            self.live[ref] = LiveBody(body)
-            self.flags[ref] = Flag()
-            self.tasks[ref] = asyncio.create_task(follow(
-                self.live[ref], self.world.ctx, RECONCILERS[ref.kind], self.flags[ref], self._post))
-        if body["metadata"].get("deletionTimestamp") and ref in self.flags:
-            self.flags[ref].set()
+        deleted = event == "DELETED"
+        self.wakeups.observe(body, deleted=deleted)
+        if ref.kind not in self.kinds or (ref in self.held and not deleted
+                                          and not body["metadata"].get("deletionTimestamp")):
+            return
+        self.loops.observe(body, deleted, lambda live, stopped: follow(
+            live, self.world.ctx, RECONCILERS[ref.kind], stopped, self._post))
 
     def _post(self, body: dict[str, Any], reason: str, message: str) -> None:
         self.events.append((str(Ref.of(body)), reason, message))
@@ -122,7 +85,7 @@ class LoopHarness:
     def release(self, ref: Ref) -> None:
         """Stop holding back ``ref``'s watch events; its view jumps to the stored object."""
         self.held.discard(ref)
-        self.live[ref].raw = self.world.body(ref)
+        self._deliver("MODIFIED", self.world.body(ref))
 
     # -- the test's part ----------------------------------------------------------------------
     async def until(self, predicate: Callable[[], object], what: str, timeout: float = 10) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import kopf
 import pytest
-from tests.unit.operator.harness import Flag, LiveBody
 from tests.unit.operator.world import DP_SPEC, MD_SPEC, World, ready_status
 
 from mlta.errors import BackendError, SpecError
@@ -38,19 +37,19 @@ def handlers_of(kind: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("plural", sorted(PLURALS))
-def test_every_kind_has_observe_follow_and_delete(plural: str) -> None:
+def test_every_kind_has_observe_and_delete(plural: str) -> None:
     handlers = handlers_of(plural)
-    assert set(handlers) == {"observe", "follow", "delete"}
-    assert handlers["follow"].requires_finalizer
+    assert set(handlers) == {"observe", "delete"}
     assert handlers["delete"].requires_finalizer  # kopf holds a finalizer until delete succeeded
-    assert handlers["follow"].selector.group == "mlta.io"
-    assert handlers["follow"].initial_delay is None  # a new CR is reconciled at once
+    assert handlers["observe"].selector.group == "mlta.io"
 
 
-def test_no_timer_polls_anything() -> None:
+def test_no_daemon_or_timer_runs_per_cr() -> None:
+    """Each CR's loop is a task of ours (mlta_operator.loops), not a kopf daemon or timer."""
     registry = kopf.get_default_registry()
-    kinds = {type(h).__name__ for h in registry._spawning.get_all_handlers()}
-    assert kinds == {"DaemonHandler"}
+    assert list(registry._spawning.get_all_handlers()) == []
+    cleanups = [h.fn for h in registry._activities.get_all_handlers() if h.activity == "cleanup"]
+    assert common.stop_loops in cleanups
 
 
 def memo_with(world: World) -> kopf.Memo:
@@ -79,18 +78,40 @@ def test_observe_feeds_the_wakeups() -> None:
     asyncio.run(scenario())
 
 
-def test_follow_runs_the_loop_until_stopped() -> None:
+def test_observe_runs_a_loop_per_cr_until_its_deletion_mark() -> None:
     async def scenario() -> None:
         w = World()
-        follow = handlers_of("datapipelines")["follow"].fn
-        body = LiveBody(w.cluster.create("DataPipeline", "prices", DP_SPEC))
-        stop = Flag()
-        task = asyncio.create_task(follow(body=body, memo=memo_with(w), stopped=stop))
+        observe = handlers_of("datapipelines")["observe"].fn
+        ref = Ref("DataPipeline", "default", "prices")
+        body = w.cluster.create("DataPipeline", "prices", DP_SPEC)
+        body["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+        await observe(body=body, type=None, memo=memo_with(w))  # the listing at start-up
+        await observe(body=body, type="MODIFIED", memo=memo_with(w))  # a second event: same loop
+        assert w.ctx.loops.running() == {ref}
         while "submissionId" not in w.status_of("DataPipeline", "prices"):
             await asyncio.sleep(0.005)
-        stop.set()
-        await asyncio.wait_for(task, 5)
-        assert not w.ctx.wakeups.registered(Ref("DataPipeline", "default", "prices"))
+        running = w.ctx.loops._running[ref]
+        assert "managedFields" not in running.body["metadata"]  # not kept per CR
+        marked = {**body, "metadata": {**body["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
+        await observe(body=marked, type="MODIFIED", memo=memo_with(w))
+        await asyncio.wait_for(running.task, 5)
+        assert not w.ctx.wakeups.registered(ref) and w.ctx.loops.running() == frozenset()
+        await observe(body=marked, type="MODIFIED", memo=memo_with(w))  # marked: no new loop
+        assert w.ctx.loops.running() == frozenset()
+    asyncio.run(scenario())
+
+
+def test_cleanup_stops_every_loop() -> None:
+    async def scenario() -> None:
+        w = World()
+        observe = handlers_of("datapipelines")["observe"].fn
+        for name in ("a", "b"):
+            await observe(body=w.cluster.create("DataPipeline", name, DP_SPEC), type=None,
+                          memo=memo_with(w))
+        assert len(w.ctx.loops.running()) == 2
+        await asyncio.wait_for(common.stop_loops(memo=memo_with(w)), 10)
+        assert w.ctx.loops.running() == frozenset()
+        await common.stop_loops(memo=kopf.Memo())  # before start-up: nothing to stop
     asyncio.run(scenario())
 
 

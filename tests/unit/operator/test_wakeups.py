@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from tests.unit.operator.harness import Flag
 from tests.unit.operator.world import ready_status
 
 from mlta_operator.kube import Ref
+from mlta_operator.loops import Flag
 from mlta_operator.wakeups import Wakeups, readiness_view
 
 DP = Ref("DataPipeline", "ns", "prices")
