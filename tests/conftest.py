@@ -61,6 +61,18 @@ def tier_of(path: Path) -> str | None:
     return first if first in TIERS else None
 
 
+def xdist_group(item: pytest.Item, tier: str) -> str | None:
+    """Which tests share a pytest-xdist worker (`make test` runs ``-n 2 --dist loadgroup``):
+    those using one costly session fixture, so it is built once, not once per worker. The e2e
+    tier shares its control plane and operator, the integration tier its Ray head, the serving
+    unit tests their trained models; every other test goes to whichever worker is free."""
+    if tier in ("e2e", "integration", "cluster"):
+        return tier
+    if "serving_world" in getattr(item, "fixturenames", ()):
+        return "serving-world"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wrong = []
     for item in items:
@@ -70,6 +82,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             wrong.append(f"{item.nodeid}: marked {sorted(marked)}, lives in tier {tier}")
             continue
         item.add_marker(getattr(pytest.mark, tier))
+        group = xdist_group(item, tier)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if wrong:
         raise pytest.UsageError("tests outside their tier's folder (move them):\n  " + "\n  ".join(wrong))
     # A module named test_z_* tears down its tier's shared session state on purpose (the

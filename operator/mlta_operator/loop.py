@@ -30,7 +30,7 @@ from . import conditions as cond
 from . import metrics, naming
 from .backends.base import Engine
 from .kube import Cluster, Ref
-from .loops import Loops
+from .loops import LiveBody, Loops
 from .reconcile import Follow, Outcome, dependencies
 from .wakeups import StopFlag, Wakeups
 
@@ -169,7 +169,7 @@ async def _step(ref: Ref, body: Any, ctx: Context, reconcile: Reconciler, writer
     stays referenced while the loop sleeps: 2000 sleeping CRs must stay cheap.
     """
     since = ctx.wakeups.begin(ref)
-    current = writer.fresh(dict(body))
+    current = writer.fresh(body.snapshot() if isinstance(body, LiveBody) else dict(body))
     ctx.wakeups.depend(ref, dependencies(current), since)
     try:
         outcome, changed = await asyncio.to_thread(reconcile_and_write, current, ctx, reconcile, writer)

@@ -23,8 +23,10 @@ counter of each dependency with the one taken before the reconcile started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .kube import Ref
@@ -38,11 +40,15 @@ VOLATILE_STATUS_KEYS = frozenset({
 
 
 class StopFlag(Protocol):
-    """kopf's ``stopped`` kwarg (``DaemonStopped``), or any flag shaped like it."""
+    """A loop's stop flag (:class:`mlta_operator.loops.Flag`)."""
 
     def is_set(self) -> bool: ...
 
     def wait(self, timeout: float | None = None) -> Awaitable[Any]: ...
+
+    def waking(self, event: asyncio.Event) -> AbstractContextManager[None]:
+        """While inside, setting the flag also sets ``event`` (one thing to wait on)."""
+        ...
 
 
 def readiness_view(body: Any) -> str:
@@ -167,25 +173,25 @@ class Wakeups:
         return self._counter
 
     async def sleep(self, ref: Ref, timeout: float | None, stopped: StopFlag) -> bool:
-        """Sleep until woken, stopped or ``timeout`` (None: no deadline); True when woken."""
+        """Sleep until woken, stopped or ``timeout`` (None: no deadline); True when woken.
+
+        One event to wait on (the stop flag sets it too), so a CR asleep without a deadline
+        holds no helper task: 2000 waiting CRs are 2000 suspended coroutines and nothing else.
+        """
         event = self._events.get(ref)
         if event is None:
             raise KeyError(f"{ref} is not registered for wake-ups")
-        if event.is_set():
-            return True
         if stopped.is_set():
             return False
-        woken = asyncio.ensure_future(event.wait())
-        stop = asyncio.ensure_future(stopped.wait())
+        if event.is_set():
+            return True
         self._sleeping[ref] = timeout
         try:
-            await asyncio.wait((woken, stop), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            with stopped.waking(event), contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
         finally:
             self._sleeping.pop(ref, None)
-            for task in (woken, stop):
-                task.cancel()
-            await asyncio.gather(woken, stop, return_exceptions=True)
-        return event.is_set()
+        return event.is_set() and not stopped.is_set()
 
     def sleeping(self) -> dict[Ref, float | None]:
         """The CRs asleep right now and their deadlines (None: only a change wakes them)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +54,25 @@ def context(memo: Any) -> Context:
     if not isinstance(ctx, Context):
         raise kopf.TemporaryError("operator context not configured yet", delay=1)
     return ctx
+
+
+def posting_context() -> contextvars.Context:
+    """A context for a CR's loop with only what ``kopf.warn`` reads (its event queue, loop and
+    settings), taken from the handler's context.
+
+    A task copies its creator's context, and kopf's handler context holds the whole cause of
+    the event (its full body, managedFields and all): ~13 KB kept alive per CR for as long as
+    its loop runs. These three variables are kopf's (1.45, pinned); a test checks they exist.
+    """
+    from kopf._core.engines import posting
+
+    clean = contextvars.Context()
+    for var in (posting.event_queue_var, posting.event_queue_loop_var, posting.settings_var):
+        try:
+            clean.run(var.set, var.get())  # type: ignore[arg-type]
+        except LookupError:  # outside kopf (a test calling the handler): nothing to carry
+            pass
+    return clean
 
 
 def post_warning(body: dict[str, Any], reason: str, message: str) -> None:
@@ -96,7 +116,7 @@ def register_kind(kind: str, plural: str, reconcile: Reconciler, finalize: Final
         deleted = type == "DELETED"
         ctx.wakeups.observe(body, deleted=deleted)
         ctx.loops.observe(body, deleted, lambda live, stopped: follow(
-            live, ctx, reconcile, stopped, post_warning))
+            live, ctx, reconcile, stopped, post_warning), context=posting_context())
 
     @kopf.on.delete(GROUP, VERSION, plural, id="delete")
     async def delete(body: kopf.Body, memo: Any, **_: Any) -> None:

@@ -1,7 +1,10 @@
-"""Operator start-up: settings, engine, the shared context, kopf persistence in annotations."""
+"""Operator start-up and exit: settings, engine, the shared context, kopf persistence in
+annotations, the memory housekeeping."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -9,7 +12,7 @@ import kopf
 
 from mlta.config import load_settings
 
-from .. import metrics
+from .. import memory, metrics
 from ..backends import make_engine
 from ..kube import KubeCluster
 from ..loop import Context
@@ -35,3 +38,23 @@ def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     settings.watching.server_timeout = 120
     logging.getLogger("mlta_operator").info(
         "operator configured", extra={"backend": ctx.engine.name, "env": ctx.settings.env})
+
+
+#: How often the operator looks whether a burst of reconciles is over (memory.trim_after_bursts).
+TRIM_PERIOD_SECONDS = 10.0
+
+
+@kopf.on.startup()
+async def start_housekeeping(memo: Any, **_: Any) -> None:
+    """Give the memory of bursts of work back to the system (see :mod:`mlta_operator.memory`)."""
+    memo.housekeeping = asyncio.create_task(memory.trim_after_bursts(TRIM_PERIOD_SECONDS),
+                                            name="memory housekeeping")
+
+
+@kopf.on.cleanup()
+async def stop_housekeeping(memo: Any, **_: Any) -> None:
+    task = memo.get("housekeeping")
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -8,6 +8,7 @@ The same handlers run under real kopf against a real API server in tests/e2e/tes
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 import kopf
@@ -191,3 +192,27 @@ def test_startup_builds_the_context_from_settings(monkeypatch: pytest.MonkeyPatc
     ctx = memo.context
     assert isinstance(ctx, Context) and isinstance(ctx.cluster, KubeCluster)
     assert ctx.engine.name == "ray" and ctx.settings.env == "testing"
+
+
+def test_a_loop_runs_with_only_kopfs_posting_variables_of_the_handlers_context() -> None:
+    """kopf's handler context holds the event's whole cause; a loop must not keep it alive."""
+    from kopf._core.engines import posting
+
+    cause = contextvars.ContextVar[str]("cause")
+
+    async def scenario() -> None:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        settings = kopf.OperatorSettings()
+        cause.set("the full body of the event, managedFields and all")
+        posting.event_queue_var.set(queue)
+        posting.event_queue_loop_var.set(asyncio.get_running_loop())
+        posting.settings_var.set(settings)
+        clean = common.posting_context()
+        assert dict(clean) == {posting.event_queue_var: queue, posting.settings_var: settings,
+                               posting.event_queue_loop_var: asyncio.get_running_loop()}
+        assert cause not in clean
+        body = World().cluster.create("DataPipeline", "x", DP_SPEC)
+        clean.run(common.post_warning, body, "BackendUnavailable", "Ray is down")  # kopf.warn works
+        assert queue.get_nowait().reason == "BackendUnavailable"
+    asyncio.run(scenario())
+    assert dict(contextvars.Context().run(common.posting_context)) == {}  # outside kopf: empty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
@@ -58,6 +59,9 @@ def test_one_loop_per_cr_whose_view_every_event_refreshes() -> None:
         assert loops.running() == {Ref("DataPipeline", "default", "a"), Ref("DataPipeline", "default", "b")}
         assert rec.started[0]["metadata"]["generation"] == 2 and len(rec.started[0]) == 4
         assert set(rec.started[0]) == {"apiVersion", "kind", "metadata", "spec"}
+        first, second = rec.started[0].snapshot(), rec.started[0].snapshot()
+        first["spec"]["source"]["type"] = "binance"  # a reader's copy is its own
+        assert second["spec"]["source"]["type"] == "sample" == rec.started[0]["spec"]["source"]["type"]
         await loops.stop_all(grace=5)
         assert loops.running() == frozenset()
     asyncio.run(scenario())
@@ -123,4 +127,24 @@ def test_a_flag_wait_times_out_or_returns_when_set() -> None:
         assert await flag.wait(0.01) is False and not flag.is_set()
         asyncio.get_running_loop().call_later(0.01, flag.set)
         assert await flag.wait(5) is True and flag.is_set()
+    asyncio.run(scenario())
+
+
+def test_a_loop_runs_in_the_context_it_is_given() -> None:
+    var = contextvars.ContextVar[str]("var")
+
+    async def scenario() -> None:
+        var.set("the caller's")
+        given = contextvars.Context()
+        given.run(var.set, "given")
+        seen: list[str] = []
+
+        async def loop(live: LiveBody, stopped: Flag) -> None:
+            seen.append(var.get("unset"))
+
+        loops = Loops()
+        loops.observe(body("a"), False, loop, context=given)
+        loops.observe(body("b"), False, loop)
+        await loops.stop_all(grace=5)
+        assert seen == ["given", "the caller's"]
     asyncio.run(scenario())
