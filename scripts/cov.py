@@ -120,8 +120,17 @@ def site_packages() -> Path:
 def install_hook() -> None:
     """Put the periodic-save hook into this venv (idempotent; inert without the variable)."""
     site = site_packages()
-    (site / "mlta_coverage_flush.py").write_text(FLUSH_MODULE)
-    (site / FLUSH_HOOK).write_text(HOOK)
+    write_if_changed(site / "mlta_coverage_flush.py", FLUSH_MODULE)
+    write_if_changed(site / FLUSH_HOOK, HOOK)
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Rewrite only when different: two ``run``s side by side (`make test` runs the kernel
+    pass next to the cluster tier) never let a starting process read a half-written file."""
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
 
 
 def clean() -> None:
@@ -132,7 +141,7 @@ def clean() -> None:
 
 def run(command: list[str], no_jit: bool) -> int:
     COV_DIR.mkdir(parents=True, exist_ok=True)
-    RC_FILE.write_text(RC.format(data=DATA_FILE, repo=REPO))
+    write_if_changed(RC_FILE, RC.format(data=DATA_FILE, repo=REPO))
     install_hook()
     env = dict(os.environ, COVERAGE_PROCESS_START=str(RC_FILE),
                MLTA_COVERAGE_FLUSH_SECONDS=os.environ.get("MLTA_COVERAGE_FLUSH_SECONDS", FLUSH_SECONDS))
