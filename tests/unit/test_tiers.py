@@ -12,11 +12,12 @@ TESTS = Path(conftest.__file__).parent
 
 
 class Item:
-    """The three things the hook reads from a collected test."""
+    """The things the hook reads from a collected test."""
 
-    def __init__(self, path: Path, *marks: str) -> None:
+    def __init__(self, path: Path, *marks: str, fixtures: tuple[str, ...] = ()) -> None:
         self.path, self.nodeid = path, str(path.relative_to(TESTS.parent))
         self.marks = [getattr(pytest.mark, m).mark for m in marks]
+        self.fixturenames = fixtures
 
     def iter_markers(self) -> Any:
         return iter(self.marks)
@@ -34,10 +35,14 @@ def test_tier_is_the_folder(relative: str, tier: str | None) -> None:
     assert conftest.tier_of(Path("/elsewhere/test_x.py")) is None
 
 
-def test_hook_marks_each_test_with_its_tier() -> None:
-    items = [Item(TESTS / "unit" / "test_x.py"), Item(TESTS / "e2e" / "test_y.py", "e2e")]
+def test_hook_marks_each_test_with_its_tier_and_its_xdist_group() -> None:
+    items = [Item(TESTS / "unit" / "test_x.py"), Item(TESTS / "e2e" / "test_y.py", "e2e"),
+             Item(TESTS / "unit" / "serving" / "test_z.py", fixtures=("serving_world",)),
+             Item(TESTS / "integration" / "test_w.py")]
     conftest.pytest_collection_modifyitems(None, items)  # type: ignore[arg-type]
-    assert [[m.name for m in i.marks] for i in items] == [["unit"], ["e2e", "e2e"]]
+    assert [[m.name for m in i.marks] for i in items] == [
+        ["unit"], ["e2e", "e2e", "xdist_group"], ["unit", "xdist_group"], ["integration", "xdist_group"]]
+    assert [i.marks[-1].args for i in items[1:]] == [("e2e",), ("serving-world",), ("integration",)]
 
 
 def test_hook_refuses_a_test_marked_for_another_tier() -> None:
