@@ -69,6 +69,34 @@ def test_non_numeric_values_are_rejected(value: object) -> None:
     assert "'ret_3' in row 0 is not a number" in info.value.message
 
 
+def test_plain_rows_and_checked_rows_give_the_same_matrix() -> None:
+    """The fast path (plain JSON numbers) and the value-by-value one agree, row after row."""
+    import numpy as np
+
+    plain = [{"ret_1": 1, "ret_3": 2.5, "vol_6": -3}, {"ret_1": 0.0, "ret_3": 7, "vol_6": 1e300}]
+    assert to_matrix(plain, COLUMNS) == [[1.0, 2.5, -3.0], [0.0, 7.0, 1e300]]
+    assert all(type(v) is float for row in to_matrix(plain, COLUMNS) for v in row)
+    numpy_row = {"ret_1": np.float64(1.5), "ret_3": np.float64(2), "vol_6": 3}  # not JSON, still numbers
+    assert to_matrix([plain[0], numpy_row], COLUMNS) == [[1.0, 2.5, -3.0], [1.5, 2.0, 3.0]]
+
+
+@pytest.mark.parametrize(("second", "missing"), [({"ret_1": 1, "vol_6": 1}, "ret_3"),
+                                                  ({"ret_1": 1, "ret_3": "x"}, "vol_6")])
+def test_a_missing_column_is_named_whatever_comes_before_it(second: dict[str, Any],
+                                                            missing: str) -> None:
+    """A row that needs the checked path, then one missing a column: the 422 names the column."""
+    with pytest.raises(RequestRejected) as info:
+        to_matrix([{"ret_1": 1, "ret_3": None, "vol_6": 1}, second], COLUMNS)
+    assert info.value.message == f"missing feature columns: {missing}"
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, True])
+def test_a_bad_value_after_good_rows_names_its_row(value: object) -> None:
+    rows = [{"ret_1": 1, "ret_3": 2, "vol_6": 3}] * 2 + [{"ret_1": 1, "ret_3": 2, "vol_6": value}]
+    with pytest.raises(RequestRejected, match="'vol_6' in row 2 is not a number"):
+        to_matrix(rows, COLUMNS)
+
+
 def test_rejection_survives_pickling_with_status_and_hint() -> None:
     original = RequestRejected("too big", hint="split it", status=413)
     copy = pickle.loads(pickle.dumps(original))
