@@ -54,15 +54,11 @@ class LiveBody(Mapping[str, Any]):
     instead of ~3x that as Python objects.
     """
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        self.replace(body)
 
-    @property
-    def raw(self) -> dict[str, Any]:
-        return self.snapshot()
-
-    @raw.setter
-    def raw(self, body: Mapping[str, Any]) -> None:
+    def replace(self, body: Mapping[str, Any]) -> None:
+        """The view shows ``body`` from now on (a watch event arrived)."""
         self._packed = json.dumps(body, separators=(",", ":"), default=str).encode()
 
     def snapshot(self) -> dict[str, Any]:
@@ -126,12 +122,13 @@ class Loops:
         self._running: dict[Ref, _Running] = {}
 
     def observe(self, body: Mapping[str, Any], deleted: bool, start: LoopFactory,
-                context: contextvars.Context | None = None) -> None:
+                context: Callable[[], contextvars.Context] = contextvars.copy_context) -> None:
         """One watch event of a CR: refresh its live body, start its loop or stop it.
 
-        ``context``: the context variables the loop runs with (default: a copy of the
-        caller's, as ``asyncio.create_task`` takes). A loop outlives the event that started
-        it, and everything its context refers to stays alive as long as it runs.
+        ``context`` gives the context variables a new loop runs with (called only when one
+        starts; default: a copy of the caller's, as ``asyncio.create_task`` takes). A loop
+        outlives the event that started it, and everything its context refers to stays alive
+        as long as it runs.
         """
         ref = Ref.of(body)
         running = self._running.get(ref)
@@ -140,7 +137,7 @@ class Loops:
             running = None
         marked = deleted or bool((body.get("metadata") or {}).get("deletionTimestamp"))
         if running is not None:
-            running.body.raw = lean(body)
+            running.body.replace(lean(body))
             if marked:
                 running.flag.set()
             return
@@ -148,7 +145,7 @@ class Loops:
             return  # deleted before we saw it alive: nothing to reconcile, only to clean up
         live, flag = LiveBody(lean(body)), Flag()
         task = asyncio.get_running_loop().create_task(start(live, flag), name=f"loop {ref}",
-                                                      context=context)
+                                                      context=context())
         task.add_done_callback(functools.partial(self._ended, ref))
         self._running[ref] = _Running(live, flag, task)
 

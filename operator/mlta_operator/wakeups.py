@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -43,8 +43,6 @@ class StopFlag(Protocol):
     """A loop's stop flag (:class:`mlta_operator.loops.Flag`)."""
 
     def is_set(self) -> bool: ...
-
-    def wait(self, timeout: float | None = None) -> Awaitable[Any]: ...
 
     def waking(self, event: asyncio.Event) -> AbstractContextManager[None]:
         """While inside, setting the flag also sets ``event`` (one thing to wait on)."""

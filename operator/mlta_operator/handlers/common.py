@@ -116,7 +116,7 @@ def register_kind(kind: str, plural: str, reconcile: Reconciler, finalize: Final
         deleted = type == "DELETED"
         ctx.wakeups.observe(body, deleted=deleted)
         ctx.loops.observe(body, deleted, lambda live, stopped: follow(
-            live, ctx, reconcile, stopped, post_warning), context=posting_context())
+            live, ctx, reconcile, stopped, post_warning), context=posting_context)
 
     @kopf.on.delete(GROUP, VERSION, plural, id="delete")
     async def delete(body: kopf.Body, memo: Any, **_: Any) -> None:

@@ -37,6 +37,9 @@ from mlta.local.node import hostnet, platform
 from mlta.local.node import layout as layout_mod
 from mlta.local.node.layout import NodeLayout
 
+#: Tests that run the real openssl (the node PKI).
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+
 NO_PID = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
 
 
@@ -205,6 +208,11 @@ class Procs:
                                 start_new_session=True)
         self.started.append(proc)
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        comm = Path(f"/proc/{proc.pid}/comm")
+        deadline = time.monotonic() + 10  # "ready" comes before the exec: wait for the sleep
+        while comm.read_text().strip() != "sleep":
+            assert time.monotonic() < deadline, f"pid {proc.pid} never became the sleep"
+            time.sleep(0.001)
         return proc
 
     def orphan(self) -> int:

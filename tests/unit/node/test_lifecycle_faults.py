@@ -13,20 +13,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.unit.node.hostfakes import NO_PID, Cache, Fake, Host, Procs, Request, fake_exe, serving
+from tests.unit.node.hostfakes import (
+    NO_PID,
+    Cache,
+    Fake,
+    Host,
+    Procs,
+    Request,
+    fake_exe,
+    needs_openssl,
+    serving,
+)
 
 from mlta.errors import BackendError
 from mlta.local import __main__ as cli
 from mlta.local.node import hostnet, lifecycle, pki
 from mlta.local.node.layout import NODE_NAME, NodeLayout
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
 
 def _stale_netns(tmp_path: Path, layout: NodeLayout) -> NodeLayout:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tests.unit.node.hostfakes import (
     alive,
     fake_exe,
     gone,
+    needs_openssl,
     self_signed,
     serving,
 )
@@ -35,8 +35,6 @@ from mlta.errors import BackendError
 from mlta.local import __main__ as cli
 from mlta.local import controlplane, crds, operator_proc, rayhead
 from mlta.local.controlplane import ControlPlane
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
 
 def _cp(tmp_path: Path, apiserver_port: int | None = None) -> ControlPlane:

@@ -4,20 +4,18 @@ commands (status of the embedded default and of a node that is not up)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from tests.support.ray_cluster import free_port
+from tests.unit.node.hostfakes import needs_openssl
 
 from mlta.errors import BackendError
 from mlta.local import __main__ as cli
 from mlta.local.node import pki
 from mlta.local.node.layout import NodeLayout
-
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
 
 def _text(cert: Path) -> str:

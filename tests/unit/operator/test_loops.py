@@ -143,7 +143,7 @@ def test_a_loop_runs_in_the_context_it_is_given() -> None:
             seen.append(var.get("unset"))
 
         loops = Loops()
-        loops.observe(body("a"), False, loop, context=given)
+        loops.observe(body("a"), False, loop, context=lambda: given)
         loops.observe(body("b"), False, loop)
         await loops.stop_all(grace=5)
         assert seen == ["given", "the caller's"]
