@@ -11,7 +11,7 @@ answer without a key.
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations.
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,10 +30,14 @@ SERVER_NAME = "mlta"
 V2_DATATYPES = {"FP64", "FP32", "INT64", "INT32", "INT16", "INT8"}
 
 
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def json_response(payload: Any, status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":")).encode(), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(dumps(payload), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 def error_response(status: int, error: str, hint: str | None = None,
@@ -53,36 +57,65 @@ def install(app: Any, service: Service) -> None:
 
 
 def service_of(request: Any) -> Service:
-    service: Service | None = getattr(request.app.state, "service", None)
+    return service_for(request.app)
+
+
+def service_for(app: Any) -> Service:
+    """The service answering for ``app``: its own, else this replica process's."""
+    service: Service | None = getattr(app.state, "service", None)
     return service if service is not None else _REPLICA["service"]
 
 
 async def answer(request: Request, scope: str,
                  handler: Callable[[Service], Awaitable[tuple[str, Any]]]) -> Response:
     """Admit, run ``handler``, map refusals to JSON errors, and count the request."""
-    service = service_of(request)
+    status, content, headers = await respond(service_of(request), request.headers, scope,
+                                             handler)
+    return Response(content, status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+async def respond(service: Service, headers: Mapping[str, str], scope: str,
+                  handler: Callable[[Service], Awaitable[tuple[str, Any]]]
+                  ) -> tuple[int, bytes, dict[str, str] | None]:
+    """The rules of every counted endpoint, free of any web framework: admit the key for
+    ``scope``, run ``handler``, turn a refusal into its ``{"error", "hint"}`` body, and count
+    the request by variant and status. Returns (status, JSON body, extra headers); FastAPI's
+    routes (:func:`answer`) and the raw ASGI fast path (``fastpath``) both answer with it."""
     started = time.perf_counter()
     service.in_flight += 1
     variant, code = "", 500
     try:
-        await service.admit(request.headers, scope)
+        await service.admit(headers, scope)
         variant, payload = await handler(service)
         code = 200
         if isinstance(payload, dict) and "latencyMs" in payload:
             payload["latencyMs"] = round((time.perf_counter() - started) * 1000, 3)
-        return json_response(payload)
+        return 200, dumps(payload), None
     except Refused as exc:
         code = exc.status
-        return error_response(exc.status, exc.message, exc.hint, exc.headers)
+        return exc.status, dumps({"error": exc.message, "hint": exc.hint}), exc.headers
     except RequestRejected as exc:
         code = exc.status
-        return error_response(exc.status, exc.message, exc.hint)
+        return exc.status, dumps(exc.body()), None
     except ServingError as exc:
         code = 503
-        return error_response(503, exc.message, exc.hint or "retry; check the deployment status")
+        return 503, dumps({"error": exc.message,
+                           "hint": exc.hint or "retry; check the deployment status"}), None
     finally:
         service.in_flight -= 1
         service.record(variant, code, time.perf_counter() - started)
+
+
+def predictor(raw: bytes) -> Callable[[Service], Awaitable[tuple[str, Any]]]:
+    """The handler of ``POST /v1/predict`` for a request body (one rule for both paths)."""
+    async def run(service: Service) -> tuple[str, Any]:
+        parsed = parse_body(loads(raw), service.args.limits.max_batch_rows)
+        result = service.predict(parsed)
+        result.payload["latencyMs"] = 0.0
+        return result.variant, result.payload
+
+    return run
 
 
 # -- health (open) -----------------------------------------------------------------------------
@@ -108,14 +141,11 @@ async def v2_ready(request: Request) -> dict[str, bool]:
              responses=documented(PredictResponse, 400, 401, 403, 413, 422, 429))
 @router.post("/predict", tags=["v1"], include_in_schema=False)
 async def predict(request: Request) -> Response:
-    """Predict feature vectors: ``{"features": {...}}`` or ``{"rows": [{...}, ...]}``."""
-    async def run(service: Service) -> tuple[str, Any]:
-        parsed = parse_body(loads(await request.body()), service.args.limits.max_batch_rows)
-        result = service.predict(parsed)
-        result.payload["latencyMs"] = 0.0
-        return result.variant, result.payload
+    """Predict feature vectors: ``{"features": {...}}`` or ``{"rows": [{...}, ...]}``.
 
-    return await answer(request, "predict", run)
+    Served by ``fastpath.ServiceApp`` before FastAPI routes it (same rules: ``predictor``);
+    this route documents it and answers when the FastAPI app is served alone."""
+    return await answer(request, "predict", predictor(await request.body()))
 
 
 @router.post("/v1/candles", tags=["v1"], openapi_extra=body(CandlesRequest),

@@ -2,7 +2,8 @@
 
 ``make_app()`` builds the same FastAPI application whether it runs inside a Serve replica
 (the ``service`` deployment sets ``app.state.service``) or in a plain uvicorn process
-(``local_app``: the tests, and the benchmark's check that mlta costs little beyond the model).
+(``local_app``: the tests, and the benchmark's check that mlta costs little beyond the model);
+both serve it behind ``fastpath.ServiceApp``.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations.
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..specs.serving import ServeAppArgs
 from . import api, stream
 from .candles import Candle
+from .fastpath import ServiceApp
 from .hub import HubCore
 from .metrics import Metrics
 from .service import Refused, Service
@@ -115,8 +117,9 @@ class LocalHub:
         return self.core.latest.get(symbol)
 
 
-def local_app(args: ServeAppArgs) -> tuple[FastAPI, Service, HubCore]:
-    """The whole service in one process: hub, service and app (no Ray)."""
+def local_app(args: ServeAppArgs) -> tuple[ServiceApp, Service, HubCore]:
+    """The whole service in one process: hub, service and app (no Ray), served as a replica
+    serves it (the predict fast path in front of the FastAPI app)."""
     metrics = Metrics("prometheus")
     core = HubCore(args, metrics)
     service = Service(args, LocalHub(core), metrics, models=core.models)
@@ -136,4 +139,4 @@ def local_app(args: ServeAppArgs) -> tuple[FastAPI, Service, HubCore]:
         for task in app.state.tasks:
             task.cancel()
 
-    return app, service, core
+    return ServiceApp(app), service, core

@@ -26,6 +26,7 @@ from ..specs.serving import ServeAppArgs, ServeUserConfig
 from .api import install
 from .asgi import LocalHub, make_app
 from .candles import Candle
+from .fastpath import ServiceApp
 from .hub import HubCore
 from .metrics import Metrics
 from .service import Service
@@ -34,6 +35,8 @@ from .validation import RequestRejected
 SERVICE_CPUS = 0.1
 HUB_CPUS = 0.1
 fastapi_app = make_app()
+# Serve freezes a copy of it; each replica names its service with api.install.
+service_app = ServiceApp(fastapi_app)
 
 
 def serving_logger() -> logging.Logger:
@@ -157,7 +160,7 @@ class Hub:
 
 @serve.deployment(max_ongoing_requests=256, ray_actor_options={"num_cpus": SERVICE_CPUS},
                   logging_config={"enable_access_log": False})
-@serve.ingress(fastapi_app)
+@serve.ingress(service_app)
 class ServiceDeployment:
     """REST /v1, KServe V2 and WebSocket /v1/stream with every variant's model in process."""
 
