@@ -10,8 +10,8 @@ so comparisons against them tie-break the same way TA-Lib's do.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import U, nan_like
 
 # The pattern kernels index with unsigned integers: numba then skips its negative-index

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from numba import njit, types
+from numba import types
+
+from ..jit import njit
 
 # Fresh output arrays are the single largest cost of a fast kernel on a million rows: numba
 # allocates with plain malloc, whose large blocks the kernel faults in 4 KiB page by page

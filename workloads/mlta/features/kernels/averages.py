@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import ema, ema_seeded, first_valid, nan_like, rolling_sum
 from .overlap import T3, dema, ema_cascade, kama, sma, tema, wma
 

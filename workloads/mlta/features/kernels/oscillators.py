@@ -7,8 +7,8 @@ As in ``momentum.py``, a denominator is tested for an exact zero rather than TA-
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import (
     U,
     ema,

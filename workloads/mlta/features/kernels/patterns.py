@@ -8,8 +8,8 @@ lookback, which is also where TA-Lib starts its running candle averages.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._candles import (
     B1,
     BODY_DOJI,

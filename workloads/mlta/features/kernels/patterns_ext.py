@@ -15,8 +15,8 @@ The per-candle helpers here take scalars (cheap in numba) and are private to thi
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._candles import (
     B1,
     B2,

@@ -7,8 +7,8 @@ numba allocates without the huge-page advice (see ``_common``); the arithmetic i
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import empty, nan_like
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import U, nan_head, nan_like, rolling_sum, window_max, window_min
 
 # Returns are scale-free, so TA-Lib's absolute "is zero" test (1e-14) on n*Sxx - Sx^2 of

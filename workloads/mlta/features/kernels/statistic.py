@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import nan_like, rolling_mean_var
 from .regression import _linreg
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import mask_before, nan_like, window_mid
 from .volatility import atr
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import nan_like, ring_total, rolling_sum
 
 # Relative change of the typical price that counts as round-off, not a move.

@@ -8,8 +8,8 @@ ones (EMAs, the NVI / PVI / PVT accumulations) follow TA-Lib's operation order.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ._common import ema, mask_before, nan_like, ring_total
 
 A = np.ndarray
