@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,16 +62,40 @@ def tier_of(path: Path) -> str | None:
     return first if first in TIERS else None
 
 
-def xdist_group(item: pytest.Item, tier: str) -> str | None:
+#: Folders whose tests share one costly session fixture, and the worker group they form.
+SHARED_FIXTURE_GROUPS = {"e2e": "e2e", "integration": "integration", "cluster": "cluster",
+                         "unit/serving": "serving-world"}
+
+
+def xdist_group(nodeid: str) -> str | None:
     """Which tests share a pytest-xdist worker (`make test` runs ``-n 2 --dist loadgroup``):
     those using one costly session fixture, so it is built once, not once per worker. The e2e
     tier shares its control plane and operator, the integration tier its Ray head, the serving
-    unit tests their trained models; every other test goes to whichever worker is free."""
-    if tier in ("e2e", "integration", "cluster"):
-        return tier
-    if "serving_world" in getattr(item, "fixturenames", ()):
-        return "serving-world"
+    unit tests their trained models (``serving_world``); every other test goes to whichever
+    worker is free. Decided from the test's path alone: the scheduler, in the controller
+    process, sees node ids and nothing else."""
+    path = nodeid.split("::", 1)[0].removeprefix("tests/")
+    for folder, group in SHARED_FIXTURE_GROUPS.items():
+        if path.startswith(folder + "/"):
+            return group
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups of :func:`xdist_group`. pytest-xdist's own
+    loadgroup renames each marked test's node id, which pytest 9.2 no longer lets a plugin do
+    (``Node.nodeid`` is derived from its structured id): its groups were silently split over
+    both workers, and each worker built the e2e control plane, operator and Ray head itself."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -82,9 +107,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             wrong.append(f"{item.nodeid}: marked {sorted(marked)}, lives in tier {tier}")
             continue
         item.add_marker(getattr(pytest.mark, tier))
-        group = xdist_group(item, tier)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
     if wrong:
         raise pytest.UsageError("tests outside their tier's folder (move them):\n  " + "\n  ".join(wrong))
     # A module named test_z_* tears down its tier's shared session state on purpose (the
