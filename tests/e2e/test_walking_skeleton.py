@@ -119,11 +119,22 @@ def test_predictions_follow_the_split(applied: list[dict[str, Any]], ray_cluster
 
 @pytest.mark.e2e
 def test_operator_serves_prometheus_metrics(applied: list[dict[str, Any]], metrics_port: int) -> None:
-    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
-    assert 'mlta_reconcile_total{kind="DataPipeline",result="ok"}' in text
     ready = ('mlta_resource_phase{kind="ModelDeployment",name="direction-ab",namespace="e2e",'
              'phase="Ready"} 1.0')
-    assert ready in text
+    seen = [""]
+
+    def scraped() -> str | None:
+        # the phase is recorded right after the status is written: poll, do not race it
+        seen[:] = [httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text]
+        return seen[0] if ready in seen[0] else None
+
+    try:
+        text = wait_for(scraped, timeout=60, what="direction-ab Ready in the metrics")
+    except TimeoutError as exc:
+        phases = [ln for ln in seen[0].splitlines() if ln.startswith(("mlta_resource_phase",
+                                                                     "mlta_followed"))]
+        raise AssertionError(f"{exc}; the operator reports:\n" + "\n".join(phases)) from exc
+    assert 'mlta_reconcile_total{kind="DataPipeline",result="ok"}' in text
     assert "mlta_reconcile_seconds_bucket" in text
 
 
