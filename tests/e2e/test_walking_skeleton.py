@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mlta.data.lake import read_dataset
 from mlta.local.controlplane import ControlPlane
 from mlta.registry import read_metadata
 from tests.e2e.conftest import OPERATOR_NAMESPACE, REPO, kubectl
@@ -101,12 +102,18 @@ def test_kubectl_get_tj_shows_trials_and_gate(control_plane: ControlPlane,
 def test_predictions_follow_the_split(applied: list[dict[str, Any]], ray_cluster: RayCluster) -> None:
     deployment = next(o for o in applied if o["kind"] == "ModelDeployment")["status"]
     versions = {v["name"]: v["modelVersion"] for v in deployment["variants"]}
-    columns = read_metadata(deployment["variants"][0]["modelUri"]).feature_columns
+    meta = read_metadata(deployment["variants"][0]["modelUri"])
+    columns = meta.feature_columns
+    # Rows of the Gold version the models learned on, as a real client would send: the
+    # deployment watches its inputs for drift, and made-up values would (rightly) turn it
+    # Degraded for every test that runs after this one.
+    gold, _ = read_dataset(str(meta.lineage["datasetUri"]))
+    rows = gold[columns].dropna().to_dict("records")
     rng = random.Random(1)
     counts: Counter[str] = Counter()
     with httpx.Client(timeout=30) as client:
         for _ in range(400):
-            features = {c: rng.uniform(-1, 1) for c in columns}
+            features = rng.choice(rows)
             resp = client.post(deployment["endpoint"], json={"key": f"k{rng.random()}", "features": features})
             assert resp.status_code == 200, resp.text
             body = resp.json()
