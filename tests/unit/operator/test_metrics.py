@@ -70,10 +70,16 @@ def test_metrics_endpoint_serves_the_operator_metrics() -> None:
     server = metrics.serve(port, addr="127.0.0.1")
     assert server is not None
     try:
+        # what it checks is recorded here: the registry is the process's, and this test may
+        # be the first of its worker to touch it
         metrics.RECONCILES.labels("ModelDeployment", "ok").inc()
+        metrics.RECONCILE_SECONDS.labels("ModelDeployment").observe(0.02)
+        metrics.FOLLOWED.labels("ModelDeployment").inc()
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        metrics.FOLLOWED.labels("ModelDeployment").dec()
         assert 'mlta_reconcile_total{kind="ModelDeployment",result="ok"}' in text
-        assert "mlta_followed_resources" in text and "mlta_reconcile_seconds_bucket" in text
+        assert 'mlta_followed_resources{kind="ModelDeployment"}' in text
+        assert 'mlta_reconcile_seconds_bucket{kind="ModelDeployment",le="0.025"}' in text
     finally:
         server.shutdown()
         server.server_close()
