@@ -32,6 +32,7 @@ from typing import TypeVar
 
 import httpx
 
+from mlta.local.raygroup import stop_group
 from mlta.serving.layout import cluster_env, haproxy_pids
 
 T = TypeVar("T")
@@ -210,24 +211,7 @@ def _refresh_ray_auth() -> None:
 
 
 def _stop_group(head: subprocess.Popen[str], grace: float = 30) -> None:
-    """SIGTERM the head's process group (Ray shuts down), SIGKILL what is left after grace."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(head.pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _group_alive(head.pid):
-            head.poll()
-            time.sleep(0.1)
-        if not _group_alive(head.pid):
-            break
+    """SIGTERM the head's process group; SIGKILL what is left once only Ray's daemons remain
+    (mlta.local.raygroup), or after ``grace``."""
+    stop_group(head.pid, grace, reap=head.poll)
     head.wait(timeout=10)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True

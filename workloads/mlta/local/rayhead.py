@@ -27,6 +27,7 @@ import httpx
 
 from ..errors import BackendError
 from .controlplane import CACHE, log
+from .raygroup import stop_group
 
 GCS_PORT = int(os.environ.get("MLTA_RAY_GCS_PORT", "6379"))
 DASHBOARD_PORT = int(os.environ.get("MLTA_RAY_DASHBOARD_PORT", "8265"))
@@ -143,22 +144,12 @@ def stop() -> None:
 
     from ..serving.layout import haproxy_pids
 
-    pid = head_pid()
-    if pid is None:
+    head = head_pid()
+    if head is None:
         log("no Ray head of the demo's running")
     else:
-        log(f"stopping Ray (process group {pid})")
-        for sig, grace in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and head_pid() is not None:
-                _reap(pid)
-                time.sleep(0.2)
-            if head_pid() is None:
-                break
+        log(f"stopping Ray (process group {head})")
+        stop_group(head, reap=lambda: _reap(head))
         PID_FILE.unlink(missing_ok=True)
     for pid in haproxy_pids(HAPROXY_DIR):  # HAProxy outlives Ray; the demo's only
         try:
