@@ -77,9 +77,10 @@ COV_PACKAGE_MIN ?= 90
 # A named exception per package, PACKAGE=PCT (scripts/cov.py --package-floor); none today.
 COV_PACKAGE_FLOORS ?=
 PYTEST          := $(PY) -m pytest -q -p no:cacheprovider
-# Two workers (pytest-xdist): most of the main tiers' time is waiting on servers, Ray and
-# kopf, not computing; tests sharing a costly session fixture stay on one worker (xdist_group
-# in tests/conftest.py). `make test XDIST=` runs them in one process.
+# Two workers (pytest-xdist); the tests sharing a costly session fixture (the e2e control
+# plane and operator, the integration Ray head, the serving models) stay on one worker: the
+# `loadgroup` scheduler of tests/conftest.py groups them by folder. `make test XDIST=` runs
+# them in one process.
 XDIST           ?= -n 2 --dist loadgroup
 KERNEL_TESTS    := $(addprefix tests/unit/features/,test_parity.py test_parity_cycle.py \
                    test_parity_ext.py test_parity_patterns_ext.py test_parity_volume_ext.py \
