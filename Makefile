@@ -103,8 +103,8 @@ test: setup binaries helm s3-server kube-score images ## lint, types, every tier
 coverage-report:            ## the combined report of the last `make test` (no gate)
 	@$(COV) report --fail-under 0 --package-fail-under 0
 
-test-unit: setup helm kube-score
-	@$(PY) -m pytest -q tests/unit
+test-unit: setup helm kube-score ## the unit tier on two workers (XDIST= for one process)
+	@$(PY) -m pytest -q $(XDIST) tests/unit
 
 test-cluster: setup helm images ## the production path on a real node: KubeRay, S3 lake, helm install
 	@$(PY) -m pytest -q -p no:cacheprovider tests/cluster
