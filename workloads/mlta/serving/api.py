@@ -34,6 +34,11 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
+def error_body(error: str, hint: str | None) -> bytes:
+    """Every error's JSON body."""
+    return dumps({"error": error, "hint": hint})
+
+
 def json_response(payload: Any, status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(payload), status_code=status, media_type="application/json",
@@ -42,7 +47,8 @@ def json_response(payload: Any, status: int = 200,
 
 def error_response(status: int, error: str, hint: str | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-    return json_response({"error": error, "hint": hint}, status, headers)
+    return Response(error_body(error, hint), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 #: The replica's service: Serve re-wraps the FastAPI app, so ``request.app`` is not
@@ -94,14 +100,13 @@ async def respond(service: Service, headers: Mapping[str, str], scope: str,
         return 200, dumps(payload), None
     except Refused as exc:
         code = exc.status
-        return exc.status, dumps({"error": exc.message, "hint": exc.hint}), exc.headers
+        return exc.status, error_body(exc.message, exc.hint), exc.headers
     except RequestRejected as exc:
         code = exc.status
-        return exc.status, dumps(exc.body()), None
+        return exc.status, error_body(exc.message, exc.hint), None
     except ServingError as exc:
         code = 503
-        return 503, dumps({"error": exc.message,
-                           "hint": exc.hint or "retry; check the deployment status"}), None
+        return 503, error_body(exc.message, exc.hint or "retry; check the deployment status"), None
     finally:
         service.in_flight -= 1
         service.record(variant, code, time.perf_counter() - started)

@@ -7,10 +7,10 @@ Ray (the in-process app tests and the benchmark's bare server) the same names go
 ``prometheus_client`` registry served at ``/metrics``.
 
 Counters are added up in process and histogram observations queued, and both reach the
-backend once a second (:meth:`Metrics.flush`, from the replica's report loop): Ray's metric
-calls validate their tags in Python and record through its C++ core, ~5% of a replica's CPU
-per request when made on the request path (py-spy under load), and its exporter only reads
-them every few seconds anyway.
+backend once a second (:meth:`Metrics.flush`, from the replica's report loop). Ray's metric
+calls validate their tags in Python and record through its C++ core (~4% of a loaded
+replica's CPU, py-spy): queued, that time is spent outside the request's latency; its
+exporter only reads them every few seconds anyway.
 """
 
 from __future__ import annotations
