@@ -10,7 +10,6 @@ leave no readable version, and no temporary objects, behind.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -21,14 +20,14 @@ import pytest
 from tests.support.ray_cluster import wait_for
 
 from mlta import storage
+from mlta.config import cache_dir
 from mlta.data import catalog, lake
 from mlta.data.lake import read_dataset
 from mlta.errors import DataError
 from mlta.jobs.pipeline import run
 from mlta.specs import JobEnvelope, JobResult
 
-MOTO_SERVER = Path(os.environ.get("MLTA_CACHE_DIR", Path.home() / ".cache" / "mlta")) / "venvs" / \
-    "moto-5.2.5" / "bin" / "moto_server"
+MOTO_SERVER = cache_dir() / "venvs" / "moto-5.2.5" / "bin" / "moto_server"
 
 BUCKET = "mlta-lake"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -21,6 +21,12 @@ NESTED = "__"
 ENVIRONMENTS = ("development", "testing", "production")
 
 
+def cache_dir() -> Path:
+    """Where mlta keeps what it builds or compiles once per machine (binaries, images, the
+    kernels' machine code): ``MLTA_CACHE_DIR``, else ``~/.cache/mlta``."""
+    return Path(os.environ.get("MLTA_CACHE_DIR") or Path.home() / ".cache" / "mlta")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

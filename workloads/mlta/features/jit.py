@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..config import cache_dir
+
 LOCATORS_ENV = "NUMBA_CACHE_LOCATOR_CLASSES"
 #: numba's own locators, in its order (numba.core.caching.CacheImpl._locator_classes).
 NUMBA_LOCATORS = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator",
@@ -58,8 +60,7 @@ __all__ = ["KernelCacheLocator", "cache_root", "njit", "sources_digest"]
 
 
 def cache_root() -> Path:
-    base = os.environ.get("MLTA_CACHE_DIR") or str(Path.home() / ".cache" / "mlta")
-    return Path(base) / "numba"
+    return cache_dir() / "numba"
 
 
 @functools.cache

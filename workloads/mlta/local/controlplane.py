@@ -20,10 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from ..config import cache_dir
 from ..errors import BackendError
 
 K8S_VERSION = os.environ.get("MLTA_K8S_VERSION", "v1.34.3")
-CACHE = Path(os.environ.get("MLTA_CACHE_DIR", Path.home() / ".cache" / "mlta"))
+CACHE = cache_dir()
 REPO = Path(__file__).resolve().parents[3]
 
 
