@@ -226,6 +226,7 @@ def test_a_refused_apply_names_kubectls_error(tmp_path: Path, cache: Cache) -> N
 def test_crds_that_never_become_established_are_named(tmp_path: Path, cache: Cache) -> None:
     names = ["datapipelines.mlta.io", "rayjobs.ray.io"]
     kubectl = _kubectl(cache, _established(names, not_yet=("rayjobs.ray.io",)))
-    with pytest.raises(BackendError, match=r"CRDs not established after 0.4s: \['rayjobs.ray.io'\]"):
-        crds.wait_established(_cp(tmp_path), names, timeout=0.4)
+    # 2 s: long enough for a second poll (0.3 s apart) when a fake kubectl call is slow
+    with pytest.raises(BackendError, match=r"CRDs not established after 2.0s: \['rayjobs.ray.io'\]"):
+        crds.wait_established(_cp(tmp_path), names, timeout=2.0)
     assert len(kubectl.calls()) >= 2  # polled until the deadline, not asked once
