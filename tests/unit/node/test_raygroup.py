@@ -21,7 +21,8 @@ SLOW_EXIT = "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(0.3), sys.exit
 LEADER = "/venv/bin/ray start --head --block"
 
 
-def _group(tmp_path: Path, *children: tuple[str, str]) -> subprocess.Popen[bytes]:
+def _group(tmp_path: Path, leaders: list[subprocess.Popen[bytes]],
+           *children: tuple[str, str]) -> subprocess.Popen[bytes]:
     """A session whose leader is named like ``ray start`` and ignores SIGTERM, running each
     child as a Python process named NAME (``exec -a``) with the SIGTERM handling given; a
     file per child says it is ready."""
@@ -33,6 +34,7 @@ def _group(tmp_path: Path, *children: tuple[str, str]) -> subprocess.Popen[bytes
     script = "\n".join(["trap '' TERM", *lines, "wait"])
     leader = subprocess.Popen(["bash", "-c", f"exec -a {shlex.quote(LEADER)} bash -c "
                                f"{shlex.quote(script)}"], start_new_session=True)
+    leaders.append(leader)  # stopped by the fixture even if it never gets ready
     deadline = time.monotonic() + 30
     while len(list(tmp_path.glob("ready-*"))) < len(children):
         assert time.monotonic() < deadline, "the fake group did not start"
@@ -52,10 +54,9 @@ def leaders() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def test_daemons_are_killed_once_the_workers_are_gone(
         tmp_path: Path, leaders: list[subprocess.Popen[bytes]]) -> None:
-    leader = _group(tmp_path, ("ray::ServeReplica:app:service", SLOW_EXIT),
+    leader = _group(tmp_path, leaders, ("ray::ServeReplica:app:service", SLOW_EXIT),
                     ("/venv/lib/ray/core/src/ray/raylet/raylet", IGNORE),
                     ("/venv/lib/ray/dashboard/agent.py", IGNORE))
-    leaders.append(leader)
     live = raygroup.members(leader.pid)
     assert len(live) == 4  # the leader and its three children
     assert [raygroup.is_daemon(cmd) for _, cmd in live].count(True) == 3
@@ -68,8 +69,7 @@ def test_daemons_are_killed_once_the_workers_are_gone(
 
 def test_a_worker_that_ignores_sigterm_gets_the_grace_then_sigkill(
         tmp_path: Path, leaders: list[subprocess.Popen[bytes]]) -> None:
-    leader = _group(tmp_path, ("ray::IDLE", IGNORE))
-    leaders.append(leader)
+    leader = _group(tmp_path, leaders, ("ray::IDLE", IGNORE))
     started = time.monotonic()
     raygroup.stop_group(leader.pid, grace=1.0, reap=leader.poll)
     assert time.monotonic() - started >= 1.0
