@@ -1,6 +1,6 @@
 """Prediction service latency: mlta on Ray Serve vs a bare uvicorn with the same model, one run.
 
-    .venv/bin/python tests/bench/bench_serving.py [--requests 2000] [--python-proxy]
+    .venv/bin/python tests/bench/bench_serving.py [--requests 2000] [--rounds 5] [--python-proxy]
 
 Builds the serving world (a Gold version and a really trained 102-feature LightGBM model),
 then measures, on loopback with a low-overhead asyncio HTTP/1.1 keep-alive client:
@@ -12,6 +12,10 @@ then measures, on loopback with a low-overhead asyncio HTTP/1.1 keep-alive clien
 - mlta on a private Ray head with Serve behind HAProxy (the layout of mlta.serving.layout):
   sequential p50, 8 concurrent clients (throughput, p99), and candle in -> prediction out
   over the WebSocket; ``--python-proxy`` adds the same app behind Serve's default proxy.
+
+The bare server and mlta on Ray are up together and measured in alternating rounds (bare
+then mlta, mlta then bare, ...), each one's samples pooled over the rounds: both meet the
+same machine, and neither gets the quieter minutes (see ``interleaved``).
 
 Goals (issue 8): sequential p50 <= 2x bare; 8 clients >= 50% of bare throughput with p99 <
 25 ms; WebSocket candle -> prediction p50 <= 5 ms; auth + limits <= 0.3 ms p50.
@@ -28,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +64,8 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 async def _load(url: str, body: bytes, headers: dict[str, str], n: int,
-                clients: int) -> dict[str, float]:
+                clients: int) -> tuple[list[float], float]:
+    """``n`` requests from ``clients`` keep-alive connections: (latencies in s, wall in s)."""
     parsed = httpx.URL(url)
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     raw = (f"POST {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\n"
@@ -82,7 +89,7 @@ async def _load(url: str, body: bytes, headers: dict[str, str], n: int,
     deadline = time.monotonic() + 60
     while True:
         try:
-            await worker(100)
+            await worker(50)
             break
         except (asyncio.IncompleteReadError, ConnectionError):
             if time.monotonic() > deadline:
@@ -91,18 +98,47 @@ async def _load(url: str, body: bytes, headers: dict[str, str], n: int,
     latencies.clear()
     started = time.perf_counter()
     await asyncio.gather(*(worker(n // clients) for _ in range(clients)))
-    wall = time.perf_counter() - started
-    latencies.sort()
+    return latencies, time.perf_counter() - started
+
+
+def _stats(latencies: list[float], wall: float) -> dict[str, float]:
+    ordered = sorted(latencies)
 
     def q(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
-    return {"rps": len(latencies) / wall, "p50": q(0.5), "p99": q(0.99)}
+    return {"rps": len(ordered) / wall, "p50": q(0.5), "p99": q(0.99)}
 
 
 def measure(url: str, body: bytes, headers: dict[str, str], n: int) -> dict[str, dict[str, float]]:
-    return {"seq": asyncio.run(_load(url, body, headers, n, 1)),
-            "c8": asyncio.run(_load(url, body, headers, 2 * n, 8))}
+    return {"seq": _stats(*asyncio.run(_load(url, body, headers, n, 1))),
+            "c8": _stats(*asyncio.run(_load(url, body, headers, 2 * n, 8)))}
+
+
+def interleaved(urls: dict[str, str], body: bytes, n: int,
+                rounds: int) -> dict[str, dict[str, Any]]:
+    """Measure every server in alternating rounds (A B, B A, ...) and pool each one's samples.
+
+    Both servers are up for the whole measurement, so each sees the same machine: on two
+    cores a server measured alone, minutes before or after the other, met whatever the
+    machine did then (+-20 % run to run). Pooled: p50/p99 over every round's latencies,
+    throughput = requests / time over every round; ``rounds`` keeps each round's own figures.
+    """
+    names = list(urls)
+    pooled: dict[str, dict[str, list[Any]]] = {
+        name: {"seq": [[], 0.0], "c8": [[], 0.0]} for name in names}
+    per_round: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            this: dict[str, dict[str, float]] = {}
+            for kind, count, clients in (("seq", n // rounds, 1), ("c8", 2 * n // rounds, 8)):
+                latencies, wall = asyncio.run(_load(urls[name], body, {}, count, clients))
+                pooled[name][kind][0] += latencies
+                pooled[name][kind][1] += wall
+                this[kind] = _stats(latencies, wall)
+            per_round[name].append(this)
+    return {name: {"seq": _stats(*pooled[name]["seq"]), "c8": _stats(*pooled[name]["c8"]),
+                   "rounds": per_round[name]} for name in names}
 
 
 # -- servers -----------------------------------------------------------------------------------
@@ -125,7 +161,9 @@ async def predict(request: Request) -> Response:
 '''
 
 
-def bare(world: World, body: bytes, n: int) -> dict[str, dict[str, float]]:
+@contextmanager
+def bare(world: World, body: bytes) -> Iterator[str]:
+    """The bare server in a process of its own: yields its predict URL."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "bare_app.py").write_text(
@@ -138,7 +176,7 @@ def bare(world: World, body: bytes, n: int) -> dict[str, dict[str, float]]:
             url = f"http://127.0.0.1:{port}/predict"
             wait_for(lambda: httpx.post(url, content=body, timeout=5).status_code == 200,
                      timeout=120, what="the bare server")
-            return measure(url, body, {}, n)
+            yield url
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -174,7 +212,9 @@ async def _ws_latency(url: str, hub_last: int, step: int, count: int) -> float:
     return times[len(times) // 2] * 1000
 
 
-def on_ray(world: World, body: bytes, n: int, haproxy: bool) -> dict[str, Any]:
+@contextmanager
+def on_ray(world: World, body: bytes, haproxy: bool) -> Iterator[str]:
+    """mlta on a private Ray head (one ingress replica, the hub inside): yields its base URL."""
     from tests.integration.test_serving_ray import _app, _put_apps
 
     from mlta.serving.layout import IMPORT_PATH, INGRESS_NAME, replica_env
@@ -184,24 +224,29 @@ def on_ray(world: World, body: bytes, n: int, haproxy: bool) -> dict[str, Any]:
         args = world.args(appName=name).to_wire()
         entry = {"name": name, "route_prefix": prefix, "import_path": IMPORT_PATH,
                  "args": args, "runtime_env": {"env_vars": replica_env()},
-                 "deployments": [{"name": INGRESS_NAME}]}  # one replica, the hub inside
+                 "deployments": [{"name": INGRESS_NAME}]}
         _put_apps(cluster, entry, drop=name)
         wait_for(lambda: _app(name)(cluster) == "RUNNING", timeout=300, what="bench app")
         base = cluster.serve_url + prefix
         wait_for(lambda: httpx.post(f"{base}/v1/predict", content=body,
                                     timeout=5).status_code == 200, timeout=120,
                  what="the bench app answering")
-        result: dict[str, Any] = measure(f"{base}/v1/predict", body, {}, n)
-        status = httpx.get(f"{base}/v1/status", timeout=30).json()
-        last = status["feed"]["symbols"]["AAAUSDT"]["lastOpenTime"]
-        ws = base.replace("http://", "ws://") + "/v1/stream"
-        result["ws_p50"] = asyncio.run(_ws_latency(ws, last, 300_000, 300))
-        return result
+        yield base
+
+
+def ws_p50(base: str) -> float:
+    status = httpx.get(f"{base}/v1/status", timeout=30).json()
+    last = status["feed"]["symbols"]["AAAUSDT"]["lastOpenTime"]
+    ws = base.replace("http://", "ws://") + "/v1/stream"
+    return asyncio.run(_ws_latency(ws, last, 300_000, 300))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="sequential requests per server (8 clients: twice as many)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating measurement rounds the requests are split into")
     parser.add_argument("--python-proxy", action="store_true",
                         help="also measure Serve's default Python proxy (no HAProxy)")
     opts = parser.parse_args()
@@ -212,23 +257,30 @@ def main() -> None:
         cols = load_served_model(world.models["champion"]["modelUri"]).feature_columns
         body = json.dumps({"features": {c: 0.01 * i for i, c in enumerate(cols)},
                            "key": "bench"}).encode()
-        results: dict[str, Any] = {"bare": bare(world, body, opts.requests)}
-        print("bare", json.dumps(results["bare"]), flush=True)
-        results["inproc"] = in_process(world, body, opts.requests)
+        results: dict[str, Any] = {"inproc": in_process(world, body, opts.requests)}
         print("in-process", json.dumps(results["inproc"]), flush=True)
-        results["ray"] = on_ray(world, body, opts.requests, haproxy=True)
-        print("ray+haproxy", json.dumps(results["ray"]), flush=True)
+        with bare(world, body) as bare_url, on_ray(world, body, haproxy=True) as base:
+            both = interleaved({"bare": bare_url, "ray": f"{base}/v1/predict"}, body,
+                               opts.requests, opts.rounds)
+            results.update(both)
+            results["ray"]["ws_p50"] = ws_p50(base)
+        print("bare + ray+haproxy", json.dumps(both), flush=True)
         if opts.python_proxy:
-            results["ray_proxy"] = on_ray(world, body, opts.requests, haproxy=False)
+            with on_ray(world, body, haproxy=False) as base:
+                results["ray_proxy"] = measure(f"{base}/v1/predict", body, {}, opts.requests)
     b, r = results["bare"], results["ray"]
     auth = results["inproc"]["keys"]["seq"]["p50"] - results["inproc"]["open"]["seq"]["p50"]
     print(json.dumps(results, indent=1))
     print(f"\nuptime: {os.getloadavg()}")
+    seq_rounds = [m["seq"]["p50"] / x["seq"]["p50"] for m, x in zip(r["rounds"], b["rounds"], strict=True)]
+    c8_rounds = [100 * m["c8"]["rps"] / x["c8"]["rps"] for m, x in zip(r["rounds"], b["rounds"], strict=True)]
     print(f"sequential p50: bare {b['seq']['p50']:.3f} ms, mlta {r['seq']['p50']:.3f} ms "
-          f"-> ratio {r['seq']['p50'] / b['seq']['p50']:.2f} (goal <= 2)")
+          f"-> ratio {r['seq']['p50'] / b['seq']['p50']:.2f} (goal <= 2; rounds "
+          + " ".join(f"{x:.2f}" for x in seq_rounds) + ")")
     print(f"8 clients: bare {b['c8']['rps']:.0f}/s, mlta {r['c8']['rps']:.0f}/s -> "
-          f"{100 * r['c8']['rps'] / b['c8']['rps']:.0f}% (goal >= 50%), "
-          f"mlta p99 {r['c8']['p99']:.2f} ms (goal < 25)")
+          f"{100 * r['c8']['rps'] / b['c8']['rps']:.0f}% (goal >= 50%; rounds "
+          + " ".join(f"{x:.0f}" for x in c8_rounds) + f"), mlta p99 {r['c8']['p99']:.2f} ms "
+          "(goal < 25)")
     print(f"WebSocket candle -> prediction p50: {r['ws_p50']:.3f} ms (goal <= 5)")
     print(f"auth + rate limit, in-process sequential p50: +{auth:.3f} ms (goal <= 0.3)")
     if "ray_proxy" in results:

@@ -107,6 +107,19 @@ def test_predict_with_keys_through_haproxy(served: str, serving_world: World) ->
     assert resp.headers["content-type"] == "application/json"
 
 
+def test_haproxy_exports_the_ingress_counters_itself(served: str, ray_cluster: RayCluster) -> None:
+    # Serve's per-request metrics relay is off (mlta.serving.layout.HAPROXY_ENV); HAProxy's
+    # own exporter still counts what went through the ingress, per frontend and backend.
+    assert ray_cluster.haproxy_metrics_url
+    for _ in range(3):
+        assert httpx.get(f"{served}/v1/health", timeout=30).status_code == 200
+    text = httpx.get(ray_cluster.haproxy_metrics_url, timeout=30).text
+    served_2xx = [line for line in text.splitlines()
+                  if line.startswith("haproxy_backend_http_responses_total{")
+                  and 'code="2xx"' in line and float(line.rsplit(" ", 1)[1]) >= 3]
+    assert served_2xx, [line for line in text.splitlines() if "http_responses_total" in line][:20]
+
+
 def test_v2_client_and_openapi(served: str, serving_world: World) -> None:
     import tritonclient.http as triton
 

@@ -44,6 +44,7 @@ class RayCluster:
     dashboard_url: str    # Job Submission + Serve REST API
     serve_url: str        # Serve HTTP proxy
     token_file: str | None = None  # Ray auth token (None: authentication off)
+    haproxy_metrics_url: str | None = None  # HAProxy's own Prometheus exporter (HAProxy layout)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -147,7 +148,8 @@ def local_ray(num_cpus: int = 4, timeout: float = 180,
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     # Serve behind HAProxy (the layout the service is built for), state and ports private.
     haproxy_dir = Path(tempfile.mkdtemp(prefix="mlta-hp-", dir="/tmp"))  # short: socket paths
-    serve_env = cluster_env(haproxy_dir, stats_port=free_port(), metrics_port=free_port())
+    haproxy_metrics = free_port()
+    serve_env = cluster_env(haproxy_dir, stats_port=free_port(), metrics_port=haproxy_metrics)
     if not haproxy:  # Serve's default Python proxy (the benchmark compares the two)
         serve_env["RAY_SERVE_ENABLE_HA_PROXY"] = "0"
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PATH=path, **serve_env)
@@ -167,7 +169,9 @@ def local_ray(num_cpus: int = 4, timeout: float = 180,
                                 text=True, start_new_session=True)
     try:
         cluster = RayCluster(address=f"127.0.0.1:{gcs}", dashboard_url=dashboard,
-                             serve_url=f"http://127.0.0.1:{serve}", token_file=str(token_file))
+                             serve_url=f"http://127.0.0.1:{serve}", token_file=str(token_file),
+                             haproxy_metrics_url=f"http://127.0.0.1:{haproxy_metrics}/metrics"
+                             if haproxy else None)
         probe = _Probe(dashboard, cluster.headers)
         deadline = time.monotonic() + timeout
         while not probe():

@@ -255,6 +255,7 @@ def test_layout_env_and_state_dir_limit(tmp_path: object) -> None:
     env = cluster_env("/tmp/mlta-hp-x", stats_port=1, metrics_port=2)
     assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1" and env["RAY_SERVE_HAPROXY_STATS_PORT"] == "1"
     assert env["RAY_SERVE_HAPROXY_SOCKET_PATH"] == "/tmp/mlta-hp-x/admin.sock"
+    assert env["RAY_SERVE_HAPROXY_METRICS_ENABLED"] == "0"  # HAProxy's exporter counts instead
     assert replica_env()["RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP"] == "0"
     with pytest.raises(ServingError, match="too long"):
         cluster_env("/" + "x" * MAX_STATE_DIR)

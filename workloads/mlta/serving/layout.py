@@ -16,6 +16,8 @@ through Serve's default Python proxy, then a handle hop to a predictor deploymen
   settings, read by the Serve controller: :func:`cluster_env` is what a Ray head needs (the
   embedded default and the KubeRay pods set it; a cluster without it still serves, through
   the Python proxy, slower);
+- Serve's relay of HAProxy's per-request metrics off (``RAY_SERVE_HAPROXY_METRICS_ENABLED=0``,
+  see :data:`HAPROXY_ENV`): HAProxy's own Prometheus exporter keeps the ingress counters;
 - per replica (the application's ``runtime_env``, so they apply on any cluster): user code in
   the replica's event loop instead of a separate thread, the router in the same loop, request
   path logs buffered, access logs off.
@@ -37,6 +39,20 @@ REPLICA_ENV = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
     "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
     "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
+}
+
+
+#: Cluster-level HAProxy switches (read by the Serve controller and its HAProxy actors).
+HAPROXY_ENV = {
+    # With it on, HAProxy sends one log datagram per request to a Python actor on the node,
+    # which parses it and records Serve's HTTP metrics through Ray: a Python process's work
+    # per request on the cores the replicas need. Off, the 8-client benchmark's throughput
+    # share and the sequential ratio improved (tests/bench/bench_serving.py; figures in the
+    # README). Nothing is lost that a user reads: the service counts requests by variant,
+    # status and latency itself (mlta.serving.metrics), and HAProxy's own Prometheus exporter
+    # on the metrics port (written in C, inside HAProxy) still counts every frontend and
+    # backend request and response.
+    "RAY_SERVE_HAPROXY_METRICS_ENABLED": "0",
 }
 
 
@@ -73,6 +89,7 @@ def cluster_env(state_dir: str | Path, *, stats_port: int = 8404,
         "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(base / "metrics.sock"),
         "RAY_SERVE_HAPROXY_STATS_PORT": str(stats_port),
         "RAY_SERVE_HAPROXY_METRICS_PORT": str(metrics_port),
+        **HAPROXY_ENV,
         **REPLICA_ENV,
     }
 
