@@ -62,6 +62,10 @@ def cli_env() -> Iterator[dict[str, str]]:
     # Short: Ray's socket paths under it must stay within AF_UNIX's 107 bytes.
     home = Path(tempfile.mkdtemp(prefix="mlta-c-", dir="/tmp"))
     (home / "bin").symlink_to(CACHE / "bin")  # kube-apiserver, etcd, kubectl: built once
+    # The kernels' machine code too (mlta.features.jit keeps it under the cache directory):
+    # without it the demo's pipeline compiled every kernel again, minutes of CPU.
+    (CACHE / "numba").mkdir(parents=True, exist_ok=True)
+    (home / "numba").symlink_to(CACHE / "numba")
     assert (home / "bin" / f"k8s-{K8S_VERSION}" / "kube-apiserver").exists()
     etcd, api = private_ports()
     haproxy = Path(f"/tmp/mlta-hp-{secrets.token_hex(3)}")  # its socket paths must stay short

@@ -95,6 +95,30 @@ def test_a_failed_commit_still_removes_the_working_container(
     assert (images.IMAGES / f"base-{images.base_key()}.rootfs.tar").exists()  # kept for the retry
 
 
+@pytest.mark.parametrize("warm_rc", [0, 3])
+def test_the_ray_image_build_is_lent_the_hosts_warmed_kernel_cache(
+        warm_rc: int, tmp_path: Path, cache: Cache, on_path: Callable[[str, str], Fake],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    buildah = on_path("buildah", """shift 6
+case "$1" in
+  push) out="${4#oci-archive:}"; echo image > "${out%%:*}";;
+esac""")
+    warm = on_path("warm", f"exit {warm_rc}")
+    monkeypatch.setattr(images, "WARM_COMMAND", [str(warm.path)])
+    monkeypatch.setattr(images, "build_base", lambda: "localhost/mlta-base:k")
+    images.IMAGES.mkdir(parents=True)
+    image = images.build_dockerfile("ray")
+    assert image.archive.read_text() == "image\n" and len(warm.calls()) == 1
+    bud = next(c for c in buildah.calls() if " bud " in c)
+    assert f"--volume {cache.root / 'numba'}:/run/mlta-kernel-cache:ro" in bud
+    out = capsys.readouterr().out
+    assert ("the image build compiles the kernels itself" in out) == (warm_rc != 0)
+    capsys.readouterr()
+    images.build_dockerfile("operator")  # no kernels there: nothing lent, nothing warmed
+    assert len(warm.calls()) == 1
+    assert "--volume " + str(cache.root / "numba") not in buildah.calls()[-2]
+
+
 def test_a_missing_program_names_the_build_script(cache: Cache) -> None:
     _program(cache, "pause")
     with pytest.raises(BackendError, match=r"coredns-v[\d.]+/coredns is missing") as caught:

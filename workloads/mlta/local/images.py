@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,23 @@ def dockerfile_key(name: str) -> str:
     return h.hexdigest()[:12]
 
 
+WARM_COMMAND = [sys.executable, "-m", "mlta.jobs.warm"]
+
+
+def kernel_cache_volume() -> list[str]:
+    """Warm the host's feature-kernel cache (``python -m mlta.jobs.warm``, quick when it is)
+    and lend it to the Ray image's build, whose warm step then copies this source digest's
+    kernels instead of compiling them. A failed warm only means the build compiles them."""
+    log("ray: the feature kernels' cache on the host (python -m mlta.jobs.warm)")
+    done = subprocess.run(WARM_COMMAND, cwd=REPO)
+    if done.returncode != 0:
+        log(f"ray: warming the host's kernel cache failed ({done.returncode}); "
+            "the image build compiles the kernels itself")
+    root = CACHE / "numba"  # mlta.features.jit.cache_root(): the same cache_dir() rule
+    root.mkdir(parents=True, exist_ok=True)
+    return ["--volume", f"{root}:/run/mlta-kernel-cache:ro"]
+
+
 def build_dockerfile(name: str) -> Image:
     ref = DOCKERFILE_REFS[name]
     archive = IMAGES / f"{name}-{dockerfile_key(name)}.oci.tar"
@@ -139,7 +157,8 @@ def build_dockerfile(name: str) -> Image:
     # One tag per image, never removed: its intermediate layers are buildah's layer cache (a
     # source change rebuilds only the layers after the dependencies).
     tag = f"localhost/mlta-build/{name}:latest"
-    _buildah("bud", "--isolation", "chroot", "--pull-never", "--layers", *ca_args,
+    kernel_args = kernel_cache_volume() if name == "ray" else []
+    _buildah("bud", "--isolation", "chroot", "--pull-never", "--layers", *ca_args, *kernel_args,
              "--build-arg", f"BASE={base}", "-f", str(REPO / "images" / name / "Dockerfile"),
              "-t", tag, str(REPO))
     tmp = archive.with_suffix(".tmp")
