@@ -12,7 +12,8 @@ Everything CMD starts inherits it: pytest itself, the operator subprocess, ``pyt
 mlta.local`` and the CLI, the Ray head and through it every Ray worker, job driver and Serve
 replica. Ray kills some workers without running their exit handlers (a Serve replica being
 replaced, an idle worker), so a second ``.pth`` hook of ours saves each measured process's data
-every few seconds as well (``MLTA_COVERAGE_FLUSH_SECONDS``).
+every few seconds as well (``MLTA_COVERAGE_FLUSH_SECONDS``). A third, run before coverage's,
+leaves Ray's own daemons unmeasured (``RAY_DAEMONS``: they run none of mlta's code).
 
 ``--no-jit`` sets ``NUMBA_DISABLE_JIT=1``: the numba kernels run as the Python they are written
 in, so their lines are measured too (the feature tests then use small inputs).
@@ -68,6 +69,26 @@ HOOK = (
     " else:\\n  mlta_coverage_flush.start()\")\n"
 )
 
+# Runs before coverage's own a1_coverage.pth: in a process whose command line names one of
+# MLTA_COVERAGE_SKIP's comma-separated patterns, mark coverage as already started so its hook
+# does nothing. The environment stays as it is, so the process's children are still measured.
+SKIP_HOOK_FILE = "a0_mlta_coverage_skip.pth"
+SKIP_HOOK = (  # a plain loop: exec runs in a function's namespace, unseen by comprehensions
+    "import os; exec(\"if os.environ.get('COVERAGE_PROCESS_START') and "
+    "os.environ.get('MLTA_COVERAGE_SKIP'):\\n import sys\\n line = ' '.join(sys.orig_argv)\\n"
+    " for pattern in os.environ['MLTA_COVERAGE_SKIP'].split(','):\\n"
+    "  if pattern and pattern in line:\\n"
+    "   import coverage\\n   coverage.process_startup.coverage = None\\n   break\")\n"
+)
+#: Ray's own daemons: they never run mlta's code, and tracing their Python (the dashboard and
+#: its module processes, the agents, the monitors, ``ray start --block`` watching its
+#: children) cost CPU the tests need. Ray's workers, job drivers and Serve replicas are
+#: measured as before; ``raylet`` and the GCS are not Python.
+RAY_DAEMONS = ("ray/dashboard/dashboard.py", "ray/dashboard/agent.py",
+               "ray.dashboard.subprocesses.module", "ray/_private/log_monitor.py",
+               "ray/autoscaler/_private/monitor.py", "ray/autoscaler/v2/monitor.py",
+               "ray/_private/runtime_env/agent/main.py", "bin/ray start")
+
 FLUSH_MODULE = '''\
 """Save this process's coverage data periodically (written by scripts/cov.py).
 
@@ -122,6 +143,7 @@ def install_hook() -> None:
     site = site_packages()
     write_if_changed(site / "mlta_coverage_flush.py", FLUSH_MODULE)
     write_if_changed(site / FLUSH_HOOK, HOOK)
+    write_if_changed(site / SKIP_HOOK_FILE, SKIP_HOOK)
 
 
 def write_if_changed(path: Path, text: str) -> None:
@@ -144,7 +166,8 @@ def run(command: list[str], no_jit: bool) -> int:
     write_if_changed(RC_FILE, RC.format(data=DATA_FILE, repo=REPO))
     install_hook()
     env = dict(os.environ, COVERAGE_PROCESS_START=str(RC_FILE),
-               MLTA_COVERAGE_FLUSH_SECONDS=os.environ.get("MLTA_COVERAGE_FLUSH_SECONDS", FLUSH_SECONDS))
+               MLTA_COVERAGE_FLUSH_SECONDS=os.environ.get("MLTA_COVERAGE_FLUSH_SECONDS", FLUSH_SECONDS),
+               MLTA_COVERAGE_SKIP=",".join(RAY_DAEMONS))
     if no_jit:
         env["NUMBA_DISABLE_JIT"] = "1"
     return subprocess.call(command, env=env, cwd=REPO)
