@@ -35,7 +35,7 @@ def test_a_ray_daemon_is_not_measured_but_its_children_are(
     cov.install_hook()  # idempotent: the hooks `make test` installs in this venv
     rc = tmp_path / "rc"
     rc.write_text(f"[run]\ndata_file = {tmp_path / 'data'}\nparallel = true\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "MLTA_COVERAGE_"))}
     env.update(COVERAGE_PROCESS_START=str(rc), MLTA_COVERAGE_SKIP=",".join(cov.RAY_DAEMONS))
     done = subprocess.run([sys.executable, "-c", PROBE, *argv_tail], env=env, capture_output=True,
                           text=True, timeout=120, check=True)
@@ -45,7 +45,8 @@ def test_a_ray_daemon_is_not_measured_but_its_children_are(
 
 def test_the_hook_is_inert_without_a_coverage_run(tmp_path: Path) -> None:
     cov.install_hook()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    # neither coverage's variable nor ours (under `make test` this process has both)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "MLTA_COVERAGE_"))}
     env["MLTA_COVERAGE_SKIP"] = "dashboard.py"
     out = subprocess.run([sys.executable, "-c", "import sys; print('coverage' in sys.modules)",
                           "dashboard.py"], env=env, capture_output=True, text=True, timeout=60,
