@@ -39,6 +39,38 @@ def test_waiting_stops_when_a_daemon_exits_or_the_deadline_passes(procs: Procs) 
     supervisor._wait("containerd", lambda: True, 0.3, {"containerd": crashed})  # ready wins
 
 
+def test_containerd_counts_as_started_once_its_cri_answers(tmp_path: Path) -> None:
+    """A real gRPC server on a unix socket, answering the CRI's Version call as containerd's
+    CRI plugin does: "not initialized" while it recovers its state, then a version."""
+    from concurrent import futures
+
+    import grpc
+
+    socket = Path("/tmp") / f"mlta-cri-{os.getpid()}-{tmp_path.name[-6:]}.sock"  # AF_UNIX: short
+    assert not supervisor._cri_ready(socket)  # no socket yet
+    calls: list[bytes] = []
+
+    def version(request: bytes, context: grpc.ServicerContext) -> bytes:
+        calls.append(request)
+        if len(calls) == 1:
+            context.abort(grpc.StatusCode.UNKNOWN, "server is not initialized yet")
+        return b"\x0a\x050.1.0"
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        "runtime.v1.RuntimeService", {"Version": grpc.unary_unary_rpc_method_handler(
+            version, request_deserializer=bytes, response_serializer=bytes)}),))
+    server.add_insecure_port(f"unix://{socket}")
+    server.start()
+    try:
+        assert not supervisor._cri_ready(socket)  # the socket exists, the CRI is not ready
+        assert supervisor._cri_ready(socket)
+        assert calls == [b"", b""]
+    finally:
+        server.stop(None)
+        socket.unlink(missing_ok=True)
+
+
 def test_stopping_a_daemon_that_ignores_sigterm_kills_it(procs: Procs,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     stubborn = procs.sleeper(ignore_term=True)

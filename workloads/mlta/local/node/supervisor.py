@@ -6,7 +6,7 @@ starts shares both, so the kubelet's volume mounts are seen by containerd and ru
 mounted here reaches the host, and all of it vanishes when the last process exits. A fresh
 tmpfs on /run holds the runtime's sockets (containerd's shims put theirs under /run/containerd).
 
-Start order: etcd, kube-apiserver (ready), controller-manager, scheduler, containerd (socket),
+Start order: etcd, kube-apiserver (ready), controller-manager, scheduler, containerd (CRI answers),
 kubelet, kube-proxy. SIGTERM stops them in reverse, first killing every container process in
 this mount namespace, so no shim outlives the node.
 """
@@ -105,6 +105,27 @@ def _apiserver_ready(layout: NodeLayout) -> bool:
         return False
 
 
+def _cri_ready(socket: Path) -> bool:
+    """containerd's CRI answers the kubelet's first call (``RuntimeService/Version``).
+
+    Its socket exists a moment before the CRI plugin has recovered its state (longer with
+    containers of an earlier run to recover, on a loaded machine); a kubelet started in
+    between exits at once ("server is not initialized yet") and takes the node down.
+    """
+    if not socket.exists():
+        return False
+    import grpc
+
+    with grpc.insecure_channel(f"unix://{socket}") as channel:
+        version = channel.unary_unary("/runtime.v1.RuntimeService/Version",
+                                      request_serializer=bytes, response_deserializer=bytes)
+        try:
+            version(b"", timeout=2)  # an empty VersionRequest
+        except grpc.RpcError:
+            return False
+    return True
+
+
 def _namespace_pids() -> list[int]:
     """Every process in this mount namespace except this one (containers, shims, daemons)."""
     mine = os.readlink("/proc/self/ns/mnt")
@@ -193,7 +214,7 @@ def run(layout: NodeLayout) -> int:
             if name == "kube-apiserver":
                 _wait("kube-apiserver", lambda: _apiserver_ready(layout), 120, procs)
             if name == "containerd":
-                _wait("containerd", layout.containerd_socket.exists, 60, procs)
+                _wait("containerd's CRI", lambda: _cri_ready(layout.containerd_socket), 60, procs)
         (layout.run_dir / "supervisor.ready").write_text("ok")
         while not stopping["flag"]:
             for name, proc in procs.items():
