@@ -91,3 +91,10 @@ def test_a_seed_cache_of_the_same_sources_is_copied_and_used(tmp_path: Path,
     assert copied.read_bytes() == b"index"
     assert not warm.seed_from(tmp_path / "empty")  # no such digest there
     assert not warm.seed_from(jit.cache_root())  # itself
+
+
+def test_one_job_compiles_in_its_own_process(tmp_path: Path) -> None:
+    # The pool's workers are forked (their lines go unmeasured); one job compiles in process.
+    assert _run(WARM, tmp_path / "cache", "1") == ["True", "True"]
+    hits, misses = map(int, _run(USE, tmp_path / "cache"))
+    assert (hits, misses) == (3, 0)

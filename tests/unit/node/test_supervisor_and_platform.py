@@ -60,9 +60,9 @@ def test_containerd_counts_as_started_once_its_cri_answers(tmp_path: Path) -> No
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
         "runtime.v1.RuntimeService", {"Version": grpc.unary_unary_rpc_method_handler(
             version, request_deserializer=bytes, response_serializer=bytes)}),))
-    server.add_insecure_port(f"unix://{socket}")
-    server.start()
     try:
+        server.add_insecure_port(f"unix://{socket}")
+        server.start()
         assert not supervisor._cri_ready(socket)  # the socket exists, the CRI is not ready
         assert supervisor._cri_ready(socket)
         assert calls == [b"", b""]

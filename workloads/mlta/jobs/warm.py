@@ -49,18 +49,12 @@ def marker() -> Path:
 
 
 def candles(n: int = 400, seed: int = 11) -> dict[str, np.ndarray]:
-    """A random walk with consistent OHLC and a few flat and zero-volume bars."""
-    import numpy as np
+    """``n`` candles of the sample source as the float64 arrays the kernels receive."""
+    from ..data.sources.sample import SampleSource
 
-    rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
-    open_ = np.concatenate(([100.0], close[:-1]))
-    spread = np.abs(rng.normal(0.0, 0.004, n)) * close
-    high = np.maximum(open_, close) + spread
-    low = np.minimum(open_, close) - spread * rng.uniform(0.0, 1.0, n)
-    volume = rng.lognormal(7.0, 1.0, n)
-    volume[::50] = 0.0
-    return {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    table = SampleSource(seed=seed, bars=n).fetch("WARMUSDT", "5m", None, None)
+    return {name: table[name].to_numpy().astype("float64")
+            for name in ("open", "high", "low", "close", "volume")}
 
 
 def compile_part(part: int, parts: int) -> int:
