@@ -66,15 +66,18 @@ demo: binaries              ## the whole path: apply examples/, wait for Ready, 
 
 # `make test`: every tier once in random order (the seed is in pytest's header: rerun a
 # failure with `-p randomly --randomly-seed=N`), in three sessions that run at the same time:
-# the unit, integration and e2e tiers (two xdist workers, printed as they go); the cluster tier
-# (its own session: its node and the examples on it mostly wait for pods, ~45 % of two cores,
-# so it runs beside the others instead of after them; its output is printed at the end, from
-# build/cluster.log); and the numba kernels' tests, first as Python (NUMBA_DISABLE_JIT=1) so
-# the kernels' lines count, then with the JIT, unmeasured: the lines they run there are the
-# ones the JIT-disabled pass measures (around the compiled kernels), and measuring them cost
-# 2.8x their CPU (100 -> 278 CPU-s). Every Python process is measured (scripts/cov.py); then
-# one combined report that fails below the minimums. Run after one another, the sessions took
-# 23 minutes; side by side the machine has no idle core left to wait on.
+# - the unit, integration and e2e tiers (two xdist workers, printed as they go);
+# - the cluster tier, in a session of its own: its node and the examples on it mostly wait for
+#   pods (~45 % of two cores alone), so it runs beside the others instead of after them; its
+#   output is printed at the end (build/cluster.log);
+# - the numba kernels' tests, first as Python (NUMBA_DISABLE_JIT=1) so the kernels' lines
+#   count, then with the JIT, unmeasured (the lines they run there are the ones the
+#   JIT-disabled pass measures, and measuring them cost 2.8x their CPU). They have no
+#   deadline to meet, so they run at the lowest CPU priority (nice 19) and take the time the
+#   other two leave, instead of slowing their servers' starts (build/kernel-*.log).
+# Run one after another the sessions took 23 minutes, leaving a core idle for half of it.
+# Every Python process is measured (scripts/cov.py); then one combined report that fails
+# below the minimums.
 # MLTA_TEST_HOLD_DEMO_PORTS=1 takes the demo's ports for the session (tests/support/demo_ports.py;
 # a port another session holds already counts as held).
 # mlta.jobs.warm first compiles the feature kernels into their cache once (two processes; at
@@ -102,8 +105,8 @@ test: setup binaries helm s3-server kube-score images ## lint, types, every tier
 	@$(COV) clean
 	@mkdir -p build; export MLTA_TEST_HOLD_DEMO_PORTS=1; \
 	$(COV) run -- $(PYTEST) -p randomly tests/cluster > build/cluster.log 2>&1 & cluster=$$!; \
-	{ $(COV) run --no-jit -- $(PYTEST) $(KERNEL_TESTS) > build/kernel-pass.log 2>&1 && \
-	  $(PYTEST) -p randomly $(KERNEL_TESTS) > build/kernel-jit.log 2>&1; } & kernels=$$!; \
+	{ nice -n 19 $(COV) run --no-jit -- $(PYTEST) $(XDIST) $(KERNEL_TESTS) > build/kernel-pass.log 2>&1 && \
+	  nice -n 19 $(PYTEST) -p randomly $(XDIST) $(KERNEL_TESTS) > build/kernel-jit.log 2>&1; } & kernels=$$!; \
 	$(COV) run -- $(PYTEST) -p randomly $(XDIST) tests/unit tests/integration tests/e2e \
 		$(addprefix --ignore=,$(KERNEL_TESTS)); main=$$?; \
 	wait $$kernels; kernel_rc=$$?; \

@@ -32,6 +32,8 @@ from typing import TypeVar
 
 import httpx
 
+from mlta.errors import BackendError
+from mlta.local.headstart import start_head
 from mlta.local.raygroup import stop_group
 from mlta.serving.layout import cluster_env, haproxy_pids
 
@@ -164,29 +166,24 @@ def local_ray(num_cpus: int = 4, timeout: float = 180,
     # starts; in a session of its own, they can all be stopped as one process group without
     # `ray stop`, which would also kill any other Ray head on this machine (the demo's).
     out_path = Path(temp_dir) / "ray-start.out"
-    with out_path.open("w") as out:
-        head = subprocess.Popen(cmd + ["--block"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
+    cluster = RayCluster(address=f"127.0.0.1:{gcs}", dashboard_url=dashboard,
+                         serve_url=f"http://127.0.0.1:{serve}", token_file=str(token_file),
+                         haproxy_metrics_url=f"http://127.0.0.1:{haproxy_metrics}/metrics"
+                         if haproxy else None)
+    probe = _Probe(dashboard, cluster.headers)
+    heads: list[subprocess.Popen[bytes]] = []
     try:
-        cluster = RayCluster(address=f"127.0.0.1:{gcs}", dashboard_url=dashboard,
-                             serve_url=f"http://127.0.0.1:{serve}", token_file=str(token_file),
-                             haproxy_metrics_url=f"http://127.0.0.1:{haproxy_metrics}/metrics"
-                             if haproxy else None)
-        probe = _Probe(dashboard, cluster.headers)
-        deadline = time.monotonic() + timeout
-        while not probe():
-            if head.poll() is not None:
-                output = out_path.read_text(errors="replace")
-                raise RuntimeError(f"`ray start --head` exited {head.returncode}:\n"
-                                   f"{output[-4000:]}\n{_log_tails(temp_dir)}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the Ray dashboard at {dashboard} did not answer /api/version with 200 "
-                    f"within {timeout}s; it last answered {probe.last}\n{_log_tails(temp_dir)}")
-            time.sleep(0.25)
+        try:
+            start_head(cmd + ["--block"], env, out_path, probe, timeout, on_spawn=heads.append,
+                       on_timeout=lambda: TimeoutError(
+                           f"the Ray head did not start within {timeout}s; its dashboard last "
+                           f"answered {probe.last}\n{_log_tails(temp_dir)}"))
+        except BackendError as exc:
+            raise RuntimeError(f"`ray start --head` failed: {exc.message}\n{_log_tails(temp_dir)}") from exc
         yield cluster
     finally:
-        _stop_group(head)
+        if heads:
+            _stop_group(heads[-1])
         for pid in haproxy_pids(haproxy_dir):  # HAProxy outlives the head; ours only
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -214,7 +211,7 @@ def _refresh_ray_auth() -> None:
     AuthenticationTokenLoader.instance().reset_cache()
 
 
-def _stop_group(head: subprocess.Popen[str], grace: float = 30) -> None:
+def _stop_group(head: subprocess.Popen[bytes], grace: float = 30) -> None:
     """SIGTERM the head's process group; SIGKILL what is left once only Ray's daemons remain
     (mlta.local.raygroup), or after ``grace``."""
     stop_group(head.pid, grace, reap=head.poll)

@@ -137,10 +137,11 @@ def test_a_head_whose_dashboard_never_answers_times_out_and_stop_ends_it(
     ray = on_path("ray", "exec sleep 60")
     monkeypatch.setattr(rayhead, "_ray", lambda: str(ray.path))
     try:
-        with pytest.raises(BackendError, match=re.escape("Ray dashboard not up after 0.3s")) as caught:
+        with pytest.raises(BackendError, match=re.escape(
+                "Ray head not up after 0.3s: its dashboard does not answer")) as caught:
             rayhead.start(timeout=0.3)
         head = rayhead.head_pid()
-        assert head is not None and str(caught.value.hint).endswith("dashboard.log")
+        assert head is not None and str(caught.value.hint).endswith("session_latest/logs")
     finally:
         rayhead.stop()
     assert gone(head) and not rayhead.PID_FILE.exists()

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from ..errors import BackendError
 from .controlplane import CACHE, log
+from .headstart import start_head
 from .raygroup import stop_group
 
 GCS_PORT = int(os.environ.get("MLTA_RAY_GCS_PORT", "6379"))
@@ -105,28 +104,27 @@ def start(num_cpus: int = 4, timeout: float = 120) -> None:
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", **auth_env(), **serve_env(),
                PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
     log_file = TEMP_DIR / "head.log"
-    with log_file.open("ab") as out:
-        head = subprocess.Popen(
-            [_ray(), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-             f"--port={GCS_PORT}", f"--dashboard-port={DASHBOARD_PORT}",
-             "--dashboard-host=127.0.0.1", f"--ray-client-server-port={CLIENT_PORT}",
-             f"--dashboard-agent-listen-port={AGENT_PORT}", f"--num-cpus={num_cpus}",
-             f"--temp-dir={TEMP_DIR}", "--disable-usage-stats", "--include-dashboard=true"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True)
-    PID_FILE.write_text(str(head.pid))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if head.poll() is not None:
+    try:
+        _start(env, log_file, num_cpus, timeout)
+    except BackendError:
+        if head_pid() is None:  # it exited: nothing for `make down` to stop
             PID_FILE.unlink(missing_ok=True)
-            raise BackendError(f"ray start exited {head.returncode}: "
-                               f"{log_file.read_text(errors='replace')[-2000:]}",
-                               hint=f"see {log_file}")
-        if is_up():
-            return
-        time.sleep(0.5)
-    raise BackendError(f"Ray dashboard not up after {timeout}s",
-                       hint=f"see {TEMP_DIR / 'session_latest' / 'logs' / 'dashboard.log'}")
+        raise
+
+
+def _start(env: dict[str, str], log_file: Path, num_cpus: int, timeout: float) -> None:
+    start_head(
+        [_ray(), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+         f"--port={GCS_PORT}", f"--dashboard-port={DASHBOARD_PORT}",
+         "--dashboard-host=127.0.0.1", f"--ray-client-server-port={CLIENT_PORT}",
+         f"--dashboard-agent-listen-port={AGENT_PORT}", f"--num-cpus={num_cpus}",
+         f"--temp-dir={TEMP_DIR}", "--disable-usage-stats", "--include-dashboard=true"],
+        env, log_file, is_up, timeout, note=log,
+        on_timeout=lambda: BackendError(
+            f"Ray head not up after {timeout}s: "
+            + ("`ray start` has not said it started" if is_up() else "its dashboard does not answer"),
+            hint=f"see {log_file} and {TEMP_DIR / 'session_latest' / 'logs'}"),
+        on_spawn=lambda head: PID_FILE.write_text(str(head.pid)))
 
 
 def head_pid() -> int | None:
