@@ -14,6 +14,7 @@ from tests.unit.node.hostfakes import needs_openssl
 
 from mlta.errors import BackendError
 from mlta.local import __main__ as cli
+from mlta.local.controlplane import ControlPlane, pid_alive, process_started_at
 from mlta.local.node import pki
 from mlta.local.node.layout import NodeLayout
 
@@ -67,6 +68,26 @@ def test_cli_status_of_a_stopped_node_and_a_stopped_default(tmp_path: Path, monk
     monkeypatch.setenv("MLTA_APISERVER_PORT", str(free_port()))
     monkeypatch.setenv("MLTA_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(rayhead, "DASHBOARD_PORT", free_port())
+    # and the default's state in tmp: the machine's own (a demo's pid files) is not this test's
+    (tmp_path / "cluster").mkdir()
+    monkeypatch.setattr(cli.controlplane, "ControlPlane",
+                        lambda: ControlPlane(state_dir=tmp_path / "cluster"))
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("kube-apiserver: down") and "ray: down" in out and "operator: stopped" in out
+
+
+def test_a_pid_file_older_than_its_process_names_no_process(tmp_path: Path) -> None:
+    """Pids are reused: a file left by a process long gone must not name whatever runs under
+    that number now (the CLI's status said "operator: running" for a reused pid)."""
+    import os
+    import time
+
+    pid_file = tmp_path / "operator.pid"
+    pid_file.write_text(str(os.getpid()))  # a live process: this one
+    assert pid_alive(pid_file) == os.getpid()
+    started = process_started_at(os.getpid())
+    assert started is not None and abs(started - time.time()) < 24 * 3600
+    os.utime(pid_file, (started - 3600, started - 3600))  # written an hour before it started
+    assert pid_alive(pid_file) is None
+    assert process_started_at(2**22 + 1) is None  # above pid_max: no such process

@@ -115,14 +115,38 @@ def _reap(pid: int) -> None:
 
 
 def pid_alive(pid_file: Path) -> int | None:
-    """The pid recorded in ``pid_file`` while that process lives (ours reaped first)."""
+    """The pid recorded in ``pid_file`` while that process lives (ours reaped first).
+
+    A live pid is the recorded process only if it started before the file was written: the
+    kernel reuses pids, and a file left by a process long gone (a machine rebooted, a demo
+    killed) otherwise named whatever runs under that number now, as "running", and `make
+    down` would have signalled it."""
     try:
         pid = int(pid_file.read_text())
         _reap(pid)
         os.kill(pid, 0)
-        return pid
+        written = pid_file.stat().st_mtime
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return None
+    started = process_started_at(pid)
+    if started is not None and started > written + PID_CLOCK_SLACK_S:
+        return None
+    return pid
+
+
+#: Boot time is whole seconds in /proc/stat: a process's start time is known to about 1 s.
+PID_CLOCK_SLACK_S = 2.0
+
+
+def process_started_at(pid: int, proc: Path = Path("/proc")) -> float | None:
+    """When ``pid`` started (seconds since the epoch), from /proc; None if unknown."""
+    try:
+        fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in (proc / "stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, IndexError, StopIteration, ValueError):
+        return None
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
 
 
 def _spawn(cp: ControlPlane, name: str, args: list[str]) -> None:
