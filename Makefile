@@ -68,7 +68,8 @@ demo: binaries              ## the whole path: apply examples/, wait for Ready, 
 # failure with `-p randomly --randomly-seed=N`); the cluster tier in a session of its own, so
 # its node, with the examples running, does not compete with the other tiers for two cores.
 # Every Python process is measured (scripts/cov.py); beside the cluster tier (which mostly
-# waits for its node), the numba kernels' tests run as Python (NUMBA_DISABLE_JIT=1) so the
+# waits for its node), at nice 19 on two workers (they have no deadline; the node's pods do), the
+# numba kernels' tests run as Python (NUMBA_DISABLE_JIT=1) so the
 # kernels' lines count, then again with the JIT, unmeasured: the lines they run there are the
 # ones the JIT-disabled pass measures (around the compiled kernels), and measuring them
 # cost 2.8x their CPU (100 -> 278 CPU-s) in the main tiers; then one combined report that
